@@ -1,0 +1,1 @@
+"""Evaluation: materialize any csbench model, decode a test set, store raw predictions."""

@@ -1,0 +1,1 @@
+"""Model construction and loading: the local tiny Whisper and any Hugging Face Whisper."""

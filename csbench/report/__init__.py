@@ -1,0 +1,1 @@
+"""Report stage: score stored predictions into tidy tables, paper tables and plots."""

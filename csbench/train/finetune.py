@@ -1,0 +1,107 @@
+"""Fine-tune a Whisper base on one domain: full fine-tuning or LoRA (peft).
+
+Used for the per-pair fine-tunes and for pretraining the local tiny base (a "fine-tune"
+of a randomly initialized model on monolingual speech). Outputs are Hugging Face
+artifacts: a full model folder (`save_pretrained`) or a LoRA adapter folder, each with the
+processor beside it, so a user can load any csbench model with plain transformers/peft.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import WhisperForConditionalGeneration, WhisperProcessor
+
+from csbench.data.manifest import Utterance
+from csbench.io import atomic_path, write_json
+from csbench.train.batches import EpochSampler, FeatureStore, make_batch, matrix_language
+from csbench.train.loop import TrainSettings, train
+
+logger = logging.getLogger(__name__)
+FINETUNE_MODES = ("full", "lora")
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    """LoRA hyperparameters (peft `LoraConfig`)."""
+
+    rank: int = 8
+    alpha: int = 16
+    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2")
+    dropout: float = 0.0
+
+
+@dataclass(frozen=True)
+class FinetuneJob:
+    """One training run: what to train, on what, for how long."""
+
+    mode: str
+    settings: TrainSettings
+    batch_size: int
+    lora: LoraSettings = field(default_factory=LoraSettings)
+
+
+def prepare(model: WhisperForConditionalGeneration, mode: str, lora: LoraSettings):
+    """Return (model to train, trainable parameters) for `mode`."""
+    if mode == "full":
+        for param in model.parameters():
+            param.requires_grad_(True)
+        return model, [p for p in model.parameters() if p.requires_grad]
+    if mode == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        config = LoraConfig(
+            r=lora.rank,
+            lora_alpha=lora.alpha,
+            target_modules=list(lora.target_modules),
+            lora_dropout=lora.dropout,
+            bias="none",
+        )
+        peft_model = get_peft_model(model, config)
+        return peft_model, [p for p in peft_model.parameters() if p.requires_grad]
+    raise ValueError(f"unknown fine-tuning mode {mode!r}; expected one of {FINETUNE_MODES}")
+
+
+def run_finetune(
+    model: WhisperForConditionalGeneration,
+    processor: WhisperProcessor,
+    utterances: list[Utterance],
+    job: FinetuneJob,
+    checkpoint_dir: str | Path,
+    device: torch.device,
+    language_of=matrix_language,
+    description: str = "fine-tune",
+) -> tuple[torch.nn.Module, list[dict]]:
+    """Train; return the trained model (a PeftModel for LoRA) and its history."""
+    torch.manual_seed(job.settings.seed)
+    trained, trainable = prepare(model, job.mode, job.lora)
+    trained.to(device)
+    store = FeatureStore(processor, utterances)
+    sampler = EpochSampler(len(utterances), job.batch_size, job.settings.seed)
+
+    def batches_for_step(step: int):
+        return [make_batch(store, [utterances[i] for i in sampler.indices(step)], language_of)]
+
+    Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
+    history = train(
+        trained, trainable, batches_for_step, job.settings, checkpoint_dir, device,
+        description=description,
+    )
+    return trained, history
+
+
+def save_model(
+    model: torch.nn.Module,
+    processor: WhisperProcessor,
+    output_dir: str | Path,
+    extra_json: dict[str, object] | None = None,
+) -> None:
+    """Save model (or LoRA adapter), processor and JSON side files atomically."""
+    with atomic_path(output_dir) as temporary:
+        model.save_pretrained(temporary)
+        processor.save_pretrained(temporary)
+        for name, data in (extra_json or {}).items():
+            write_json(temporary / name, data)

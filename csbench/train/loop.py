@@ -1,0 +1,156 @@
+"""The training loop shared by base pretraining, per-pair fine-tuning and DG trainers.
+
+Why not `transformers.Trainer`: the domain-generalization methods (Fish, Fishr, GGA) need
+per-domain gradients inside each step, which Trainer does not expose; one small loop for
+every trainer keeps fine-tunes and DG models comparable (same batching, schedule, clipping,
+checkpointing). The loop guarantees:
+- resume after `kill -9` from the last checkpoint, giving the same final weights as an
+  uninterrupted run (batch order is a pure function of seed and step; RNG state is saved);
+- a NaN/inf loss stops the job naming the step and the utterance ids of the batch;
+- progress (loss, learning rate, rate, ETA) on the terminal and in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import get_linear_schedule_with_warmup
+
+from csbench.io import atomic_path
+from csbench.progress import LoggedProgress
+from csbench.train.batches import Batch
+
+logger = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Optimization settings (from the config's training section)."""
+
+    steps: int
+    learning_rate: float
+    warmup_steps: int = 0
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    checkpoint_every: int = 200
+    seed: int = 0
+
+
+#: step → batch(es) for that step. Must be deterministic in `step` for exact resumption.
+BatchSource = Callable[[int], list[Batch]]
+#: (model, batches for this step) → loss, after calling backward (methods may do more).
+StepFunction = Callable[[torch.nn.Module, list[Batch]], torch.Tensor]
+
+
+def erm_step(model: torch.nn.Module, batches: list[Batch]) -> torch.Tensor:
+    """Plain empirical risk minimization: mean loss over the step's batches, backpropagated."""
+    losses = [model(input_features=b.input_features, labels=b.labels).loss for b in batches]
+    loss = torch.stack(losses).mean()
+    _check_finite(loss, batches)
+    loss.backward()
+    return loss.detach()
+
+
+def _check_finite(loss: torch.Tensor, batches: list[Batch], step: int | None = None) -> None:
+    if not torch.isfinite(loss):
+        ids = [utterance for batch in batches for utterance in batch.ids]
+        where = f" at step {step}" if step is not None else ""
+        raise NonFiniteLossError(
+            f"loss is {loss.item()}{where} on batch {ids[:8]}{'…' if len(ids) > 8 else ''}: "
+            "lower the learning rate or check these utterances"
+        )
+
+
+def _rng_state() -> dict:
+    return {"python": random.getstate(), "torch": torch.get_rng_state()}
+
+
+def _set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    torch.set_rng_state(state["torch"])
+
+
+def train(
+    model: torch.nn.Module,
+    trainable: list[torch.nn.Parameter],
+    batches_for_step: BatchSource,
+    settings: TrainSettings,
+    checkpoint_dir: str | Path,
+    device: torch.device,
+    step_function: StepFunction = erm_step,
+    description: str = "train",
+    optimizer_factory: Callable[[list[torch.nn.Parameter]], torch.optim.Optimizer] | None = None,
+) -> list[dict]:
+    """Run `settings.steps` optimizer steps, resuming from `checkpoint_dir` if it holds one.
+
+    Returns the training history (step, loss, learning rate) for the log and tests.
+    """
+    checkpoint_path = Path(checkpoint_dir) / "checkpoint.pt"
+    optimizer = (
+        optimizer_factory(trainable)
+        if optimizer_factory
+        else torch.optim.AdamW(trainable, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    )
+    scheduler = get_linear_schedule_with_warmup(optimizer, settings.warmup_steps, settings.steps)
+    start, history = 0, []
+    torch.manual_seed(settings.seed)
+    random.seed(settings.seed)
+    if checkpoint_path.exists():
+        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"], strict=False)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        _set_rng_state(state["rng"])
+        start, history = state["step"], state["history"]
+        logger.info("resumed from %s at step %d of %d", checkpoint_path, start, settings.steps)
+    model.train()
+    bar = LoggedProgress(total=settings.steps, initial=start, desc=description, unit="step")
+    for step in range(start, settings.steps):
+        batches = [batch.to(device) for batch in batches_for_step(step)]
+        optimizer.zero_grad(set_to_none=True)
+        loss = step_function(model, batches)
+        _check_finite(loss, batches, step)
+        grad_norm = torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
+        if not math.isfinite(float(grad_norm)):
+            raise NonFiniteLossError(
+                f"gradient norm is {float(grad_norm)} at step {step} on batch "
+                f"{[i for b in batches for i in b.ids][:8]}: lower the learning rate"
+            )
+        optimizer.step()
+        scheduler.step()
+        learning_rate = scheduler.get_last_lr()[0]
+        history.append({"step": step + 1, "loss": float(loss), "learning_rate": learning_rate})
+        bar.set_postfix(loss=f"{float(loss):.3f}", lr=f"{learning_rate:.2e}", refresh=False)
+        bar.update(1)
+        done = step + 1
+        if done % settings.checkpoint_every == 0 and done < settings.steps:
+            _save_checkpoint(checkpoint_path, model, optimizer, scheduler, done, history)
+    bar.close()
+    model.eval()
+    return history
+
+
+def _save_checkpoint(path: Path, model, optimizer, scheduler, step: int, history: list[dict]) -> None:
+    """Save only trainable state (LoRA: the adapter) plus optimizer, schedule and RNG."""
+    trainable_names = {name for name, p in model.named_parameters() if p.requires_grad}
+    state = {
+        "model": {k: v for k, v in model.state_dict().items() if k in trainable_names},
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "rng": _rng_state(),
+        "step": step,
+        "history": history,
+    }
+    with atomic_path(path) as temporary:
+        torch.save(state, temporary)
+    logger.info("checkpoint at step %d → %s", step, path)

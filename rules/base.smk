@@ -1,0 +1,28 @@
+# Base stage (base_model: local-tiny only): build a tiny Whisper with a locally trained
+# tokenizer and pretrain it on monolingual synthetic speech of the study's languages.
+
+
+rule pretrain_local_base:
+    input:
+        train=expand("results/data/mono/{lang}/train.jsonl", lang=config["languages"]),
+        dev=expand("results/data/mono/{lang}/dev.jsonl", lang=config["languages"]),
+    output:
+        directory("results/base/local-tiny"),
+    params:
+        spec=config["local_base"],
+        seed=config["seed"],
+        device=config["device"],
+        checkpoint_dir="results/checkpoints/base/local-tiny",
+    log:
+        "results/logs/base/local-tiny.log",
+    benchmark:
+        "results/benchmarks/base/local-tiny.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=6000,
+        runtime=120,
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../scripts/pretrain_base.py"

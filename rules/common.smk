@@ -1,0 +1,117 @@
+# Input functions, wildcard constraints and the study's model list.
+# Everything here derives from the config; rules stay declarative.
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+sys.path.insert(0, workflow.basedir)
+
+from csbench.config import ConfigError, check_config, seen_pairs, unseen_pairs
+from csbench.languages import all_combinations, combination_members
+from csbench.merge.methods import METHOD_HYPERPARAMETERS, validate_hyperparameters
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+try:
+    check_config(config, merge_methods=list(METHOD_HYPERPARAMETERS))
+    for _method in config["merge"]["methods"]:
+        validate_hyperparameters(
+            _method, config["merge"].get("hyperparameters", {}).get(_method, {})
+        )
+except (ConfigError, ValueError) as error:
+    raise WorkflowError(f"csbench config error: {error}") from None
+
+SEEN_PAIRS = seen_pairs(config)
+UNSEEN_PAIRS = unseen_pairs(config)
+EVAL_PAIRS = SEEN_PAIRS + UNSEEN_PAIRS
+COMBINATIONS = all_combinations(SEEN_PAIRS)
+MODES = config["finetune"]["modes"]
+MERGE_METHODS = config["merge"]["methods"]
+LOCAL_BASE = config["base_model"] == "local-tiny"
+BASE_MODEL = "results/base/local-tiny" if LOCAL_BASE else config["base_model"]
+
+PAIR = r"[a-z]{2,3}-[a-z]{2,3}"
+
+
+wildcard_constraints:
+    pair=PAIR,
+    lang=r"[a-z]{2,3}",
+    split=r"train|dev|test",
+    mono_split=r"train|dev",
+    mode=r"full|lora",
+    method=r"[a-z_]+",
+    combo=rf"{PAIR}(\+{PAIR})+",
+    model=rf"base|finetune/(full|lora)/{PAIR}|merge/[a-z_]+/(full|lora)/{PAIR}(\+{PAIR})+",
+
+
+def model_ids():
+    """Every model of the study: base, each fine-tune, each merge recipe."""
+    finetunes = [f"finetune/{mode}/{pair}" for mode in MODES for pair in SEEN_PAIRS]
+    merges = [
+        f"merge/{method}/{mode}/{combo}"
+        for method in MERGE_METHODS
+        for mode in MODES
+        for combo in COMBINATIONS
+    ]
+    return ["base", *finetunes, *merges]
+
+
+def base_model_input():
+    """The base model folder when it is a file dependency (local tiny or local folder)."""
+    return [BASE_MODEL] if LOCAL_BASE or Path(BASE_MODEL).exists() else []
+
+
+def pair_sizes(wildcards):
+    """Split sizes of a pair: unseen pairs have a test split only (nothing to train on)."""
+    sizes = config["data"]["sizes"]
+    if wildcards.pair in SEEN_PAIRS:
+        return dict(sizes)
+    return {"test": sizes["test"]}
+
+
+def finetune_checkpoint(mode, pair):
+    return f"results/finetune/{mode}/{pair}"
+
+
+def model_checkpoint(model):
+    """The file a model id is materialized from (none for the base)."""
+    kind, *rest = model.split("/")
+    if kind == "finetune":
+        return finetune_checkpoint(*rest)
+    if kind == "merge":
+        return f"results/merge/{model.removeprefix('merge/')}.json"
+    return None
+
+
+def evaluation_inputs(wildcards):
+    """Base model, the model's own checkpoint(s), and the pair's test manifest."""
+    inputs = {"test": f"results/data/pairs/{wildcards.pair}/test.jsonl"}
+    base = base_model_input()
+    if base:
+        inputs["base"] = base[0]
+    model_file = model_checkpoint(wildcards.model)
+    if model_file:
+        inputs["model_file"] = model_file
+    if wildcards.model.startswith("merge/"):
+        _, _, mode, combo = wildcards.model.split("/")
+        inputs["members"] = [finetune_checkpoint(mode, p) for p in combination_members(combo)]
+    return inputs
+
+
+def prediction_files():
+    return [
+        f"results/predictions/{model}/{pair}.json"
+        for model in model_ids()
+        for pair in EVAL_PAIRS
+    ]
+
+
+def final_outputs():
+    return [
+        "results/tables/summary.csv",
+        "results/tables/paper_table.md",
+        "results/tables/paper_table.tex",
+        "results/plots/mer_heatmap.png",
+        "results/plots/seen_vs_unseen.png",
+    ]

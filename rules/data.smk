@@ -1,0 +1,52 @@
+# Data stage: synthetic code-switched speech per pair and split, and monolingual speech
+# per language for pretraining the local base.
+
+
+rule synthesize_pair:
+    output:
+        manifest="results/data/pairs/{pair}/{split}.jsonl",
+        audio=directory("results/data/pairs/{pair}/{split}_audio"),
+    params:
+        domain=lambda wildcards: wildcards.pair,
+        sizes=pair_sizes,
+        levels=config["data"]["cs_levels"],
+        max_duration_s=config["data"]["max_duration_s"],
+        noise_snr_db=config["data"].get("noise_snr_db"),
+        seed=config["seed"],
+    log:
+        "results/logs/data/pairs/{pair}/{split}.log",
+    benchmark:
+        "results/benchmarks/data/pairs/{pair}/{split}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/synthesize.py"
+
+
+rule synthesize_monolingual:
+    output:
+        manifest="results/data/mono/{lang}/{mono_split}.jsonl",
+        audio=directory("results/data/mono/{lang}/{mono_split}_audio"),
+    params:
+        domain=lambda wildcards: f"mono-{wildcards.lang}",
+        sizes=config["data"]["monolingual_sizes"],
+        levels=["mono"],
+        max_duration_s=config["data"]["max_duration_s"],
+        noise_snr_db=config["data"].get("noise_snr_db"),
+        seed=config["seed"],
+    log:
+        "results/logs/data/mono/{lang}/{mono_split}.log",
+    benchmark:
+        "results/benchmarks/data/mono/{lang}/{mono_split}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/synthesize.py"

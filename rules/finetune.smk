@@ -1,0 +1,29 @@
+# Fine-tune stage: one job per (mode, seen pair), full fine-tuning or LoRA.
+
+
+rule finetune:
+    input:
+        base=base_model_input(),
+        train="results/data/pairs/{pair}/train.jsonl",
+    output:
+        directory("results/finetune/{mode}/{pair}"),
+    params:
+        base_model=BASE_MODEL,
+        settings=config["finetune"],
+        learning_rate=lambda wildcards: config["finetune"]["learning_rate"][wildcards.mode],
+        seed=config["seed"],
+        device=config["device"],
+        checkpoint_dir="results/checkpoints/finetune/{mode}/{pair}",
+    log:
+        "results/logs/finetune/{mode}/{pair}.log",
+    benchmark:
+        "results/benchmarks/finetune/{mode}/{pair}.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=6000,
+        runtime=120,
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../scripts/finetune.py"

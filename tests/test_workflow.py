@@ -1,0 +1,117 @@
+"""The real workflow, end to end: Snakemake as a subprocess on the micro config."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+MICRO = REPO / "tests" / "configs" / "micro.yaml"
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+pytestmark = pytest.mark.workflow
+
+
+def snakemake(workdir: Path, config: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+         "--configfile", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+
+
+@pytest.fixture(scope="module")
+def micro_study(tmp_path_factory) -> Path:
+    """Run the whole micro study once; tests below read its outputs."""
+    workdir = tmp_path_factory.mktemp("micro")
+    result = snakemake(workdir, MICRO, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return workdir
+
+
+def expected_models(config: dict) -> set[str]:
+    from csbench.languages import all_combinations, canonical_pair
+
+    seen = sorted(canonical_pair(p) for p in config["seen_pairs"])
+    models = {"base"}
+    models |= {f"finetune/{mode}/{pair}" for mode in config["finetune"]["modes"] for pair in seen}
+    models |= {
+        f"merge/{method}/{mode}/{combo}"
+        for method in config["merge"]["methods"]
+        for mode in config["finetune"]["modes"]
+        for combo in all_combinations(seen)
+    }
+    return models
+
+
+def test_summary_has_every_model_on_every_pair(micro_study: Path) -> None:
+    config = yaml.safe_load(MICRO.read_text())
+    summary = pd.read_csv(micro_study / "results/tables/summary.csv")
+    pairs = {"en-ko", "en-ja", "ja-ko"}
+    expected = {(model, pair) for model in expected_models(config) for pair in pairs}
+    mer = summary[summary["metric"] == "mer"]
+    assert set(zip(mer["model"], mer["pair"], strict=True)) == expected
+    assert len(mer) == len(expected)
+    assert all(math.isfinite(value) for value in mer["value"])
+    assert set(mer.loc[mer["pair"] == "ja-ko", "pair_type"]) == {"unseen"}
+    assert set(mer.loc[mer["pair"] != "ja-ko", "pair_type"]) == {"seen"}
+    merges = mer[mer["kind"] == "merge"]
+    assert set(merges["members"]) == {"en-ja+en-ko"}
+
+
+def test_tables_and_plots_are_written(micro_study: Path) -> None:
+    markdown = (micro_study / "results/tables/paper_table.md").read_text()
+    assert "seen avg" in markdown and "unseen avg" in markdown and "**" in markdown
+    latex = (micro_study / "results/tables/paper_table.tex").read_text()
+    assert "\\begin{tabular}" in latex and "\\textbf" in latex
+    for plot in ("mer_heatmap.png", "seen_vs_unseen.png"):
+        data = (micro_study / "results/plots" / plot).read_bytes()
+        assert data.startswith(b"\x89PNG") and len(data) > 5000
+
+
+def test_rule_logs_show_progress_and_learning_rate(micro_study: Path) -> None:
+    log = (micro_study / "results/logs/finetune/full/en-ko.log").read_text()
+    assert "fine-tune full en-ko" in log and "lr=" in log and "loss=" in log
+    assert "step/s" in log or "s/step" in log
+
+
+def test_adding_a_seen_pair_reruns_only_what_is_new(micro_study: Path, tmp_path: Path) -> None:
+    config = yaml.safe_load(MICRO.read_text())
+    config["seen_pairs"].append("de-en")
+    extended = tmp_path / "extended.yaml"
+    extended.write_text(yaml.safe_dump(config))
+    result = snakemake(micro_study, extended, "-n", "--quiet", "rules")
+    assert result.returncode == 0, result.stderr[-4000:]
+    counts = _job_counts(result.stdout + result.stderr)
+    # de-en: train + test data; 2 fine-tunes; merges of the 3 new combinations with de-en
+    # (2 methods x 2 modes x 3); evaluations: 14 new models x 4 pairs + 9 old models on de-en.
+    assert counts == {
+        "synthesize_pair": 2,
+        "finetune": 2,
+        "merge_recipe": 12,
+        "evaluate": 14 * 4 + 9,
+        "summarize": 1,
+        "plot": 1,
+        "all": 1,
+    }
+
+
+def _job_counts(output: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("job "))
+    for line in lines[start + 2 :]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        if parts[0] != "total":
+            counts[parts[0]] = int(parts[1])
+    return counts
