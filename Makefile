@@ -32,6 +32,7 @@ dry-run: install
 
 test: install
 	$(BIN)/ruff check csbench scripts tests benchmarks
+	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint
 	$(BIN)/python -m pytest -ra
 

@@ -16,11 +16,12 @@ include: "rules/data.smk"
 include: "rules/base.smk"
 include: "rules/finetune.smk"
 include: "rules/merge.smk"
+include: "rules/dg.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         final_outputs(),
-    default_target: True

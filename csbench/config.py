@@ -37,6 +37,8 @@ def check_config(config: dict[str, Any], merge_methods: list[str] | None = None)
     methods = config["merge"]["methods"]
     if methods and len(seen) < 2:
         raise ConfigError("merge.methods needs at least two seen_pairs to merge; list more or set methods: []")
+    if config.get("dg", {}).get("methods") and len(seen) < 2:
+        raise ConfigError("dg.methods needs at least two seen_pairs (domains); list more or set methods: []")
     if merge_methods is not None:
         for method in methods:
             if method not in merge_methods:

@@ -19,7 +19,7 @@ SUPPORTED_LANGUAGES: dict[str, dict[str, str]] = {
     "de": {"name": "German", "voice": "de", "script": "latin"},
     "zh": {"name": "Mandarin Chinese", "voice": "cmn", "script": "han"},
     "es": {"name": "Spanish", "voice": "es", "script": "latin"},
-    "fr": {"name": "French", "voice": "fr-fr", "script": "latin"},
+    "fr": {"name": "French", "voice": "fr", "script": "latin"},
     "hi": {"name": "Hindi", "voice": "hi", "script": "devanagari"},
 }
 

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from csbench.gpus import assign_gpus
 from csbench.progress import setup_logging
 
 logger = logging.getLogger("csbench")
@@ -46,12 +47,17 @@ def run_job(snakemake: Any, work: Callable[[Any], None]) -> None:
 
         torch.set_num_threads(threads)
     logger.info("rule %s, wildcards %s, threads %d", snakemake.rule, dict(snakemake.wildcards), threads)
+    gpus = int(getattr(snakemake.resources, "gpu", 0) or 0)
+    lease = assign_gpus(gpus) if gpus else None
     try:
         work(snakemake)
     except expected_errors() as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         logger.error("%s", message)
         raise SystemExit(f"csbench {snakemake.rule}: {message}") from None
+    finally:
+        if lease is not None:
+            lease.release()
     logger.info("done")
 
 

@@ -8,21 +8,21 @@ rule pretrain_local_base:
         dev=expand("results/data/mono/{lang}/dev.jsonl", lang=config["languages"]),
     output:
         directory("results/base/local-tiny"),
-    params:
-        spec=config["local_base"],
-        seed=config["seed"],
-        device=config["device"],
-        checkpoint_dir="results/checkpoints/base/local-tiny",
     log:
         "results/logs/base/local-tiny.log",
     benchmark:
         "results/benchmarks/base/local-tiny.tsv"
+    conda:
+        "../envs/train.yaml"
     threads: 2
     resources:
         gpu=1,
         mem_mb=6000,
         runtime=120,
-    conda:
-        "../envs/train.yaml"
+    params:
+        spec=config["local_base"],
+        seed=config["seed"],
+        device=config["device"],
+        checkpoint_dir="results/checkpoints/base/local-tiny",
     script:
         "../scripts/pretrain_base.py"

@@ -8,9 +8,9 @@ from snakemake.utils import validate
 sys.path.insert(0, workflow.basedir)
 
 from csbench.config import ConfigError, check_config, seen_pairs, unseen_pairs
-from csbench.languages import all_combinations, combination_members
+from csbench.dg import validate_dg_hyperparameters
+from csbench.languages import all_combinations, canonical_combination, combination_members
 from csbench.merge.methods import METHOD_HYPERPARAMETERS, validate_hyperparameters
-
 
 validate(config, schema="../schemas/config.schema.yaml")
 try:
@@ -18,6 +18,10 @@ try:
     for _method in config["merge"]["methods"]:
         validate_hyperparameters(
             _method, config["merge"].get("hyperparameters", {}).get(_method, {})
+        )
+    for _method in config.get("dg", {}).get("methods", []):
+        validate_dg_hyperparameters(
+            _method, config["dg"].get("hyperparameters", {}).get(_method, {})
         )
 except (ConfigError, ValueError) as error:
     raise WorkflowError(f"csbench config error: {error}") from None
@@ -28,6 +32,14 @@ EVAL_PAIRS = SEEN_PAIRS + UNSEEN_PAIRS
 COMBINATIONS = all_combinations(SEEN_PAIRS)
 MODES = config["finetune"]["modes"]
 MERGE_METHODS = config["merge"]["methods"]
+DG_CONFIG = config.get("dg", {})
+DG_METHOD_NAMES = DG_CONFIG.get("methods", [])
+# "all": one DG model on every seen pair; "every": one per subset of >= 2 seen pairs.
+DG_COMBINATIONS = (
+    COMBINATIONS
+    if DG_CONFIG.get("pair_sets", "all") == "every"
+    else [canonical_combination(SEEN_PAIRS)]
+)
 LOCAL_BASE = config["base_model"] == "local-tiny"
 BASE_MODEL = "results/base/local-tiny" if LOCAL_BASE else config["base_model"]
 
@@ -41,8 +53,9 @@ wildcard_constraints:
     mono_split=r"train|dev",
     mode=r"full|lora",
     method=r"[a-z_]+",
+    dg_method=r"[a-z_]+",
     combo=rf"{PAIR}(\+{PAIR})+",
-    model=rf"base|finetune/(full|lora)/{PAIR}|merge/[a-z_]+/(full|lora)/{PAIR}(\+{PAIR})+",
+    model=rf"base|finetune/(full|lora)/{PAIR}|merge/[a-z_]+/(full|lora)/{PAIR}(\+{PAIR})+|dg/[a-z_]+/{PAIR}(\+{PAIR})*",
 
 
 def model_ids():
@@ -54,12 +67,26 @@ def model_ids():
         for mode in MODES
         for combo in COMBINATIONS
     ]
-    return ["base", *finetunes, *merges]
+    dg = [f"dg/{method}/{combo}" for method in DG_METHOD_NAMES for combo in DG_COMBINATIONS]
+    return ["base", *finetunes, *merges, *dg]
 
 
 def base_model_input():
     """The base model folder when it is a file dependency (local tiny or local folder)."""
     return [BASE_MODEL] if LOCAL_BASE or Path(BASE_MODEL).exists() else []
+
+
+def base_model_path(wildcards, input):
+    """The base model a job loads: its `base` input if it has one, else the hub id."""
+    base = input.get("base")
+    if base:
+        return base if isinstance(base, str) else base[0]
+    return BASE_MODEL
+
+
+def model_file_path(wildcards, input):
+    """The model's own file (fine-tune folder or merge recipe), empty for the base."""
+    return input.get("model_file", "") or ""
 
 
 def pair_sizes(wildcards):
@@ -81,6 +108,8 @@ def model_checkpoint(model):
         return finetune_checkpoint(*rest)
     if kind == "merge":
         return f"results/merge/{model.removeprefix('merge/')}.json"
+    if kind == "dg":
+        return f"results/{model}"
     return None
 
 
@@ -95,7 +124,9 @@ def evaluation_inputs(wildcards):
         inputs["model_file"] = model_file
     if wildcards.model.startswith("merge/"):
         _, _, mode, combo = wildcards.model.split("/")
-        inputs["members"] = [finetune_checkpoint(mode, p) for p in combination_members(combo)]
+        inputs["members"] = [
+            finetune_checkpoint(mode, p) for p in combination_members(combo)
+        ]
     return inputs
 
 

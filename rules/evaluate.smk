@@ -7,24 +7,24 @@ rule evaluate:
         unpack(evaluation_inputs),
     output:
         "results/predictions/{model}/{pair}.json",
-    params:
-        base_model=BASE_MODEL,
-        kind=lambda wildcards: wildcards.model.split("/")[0],
-        model_file=lambda wildcards: model_checkpoint(wildcards.model) or "",
-        batch_size=config["evaluate"]["batch_size"],
-        language=config["evaluate"]["language"],
-        max_new_tokens=config["evaluate"]["max_new_tokens"],
-        device=config["device"],
     log:
         "results/logs/evaluate/{model}/{pair}.log",
     benchmark:
         "results/benchmarks/evaluate/{model}/{pair}.tsv"
+    conda:
+        "../envs/evaluate.yaml"
     threads: 1
     resources:
         gpu=1,
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../envs/evaluate.yaml"
+    params:
+        base_model=base_model_path,
+        kind=lambda wildcards: wildcards.model.split("/")[0],
+        model_file=model_file_path,
+        batch_size=config["evaluate"]["batch_size"],
+        language=config["evaluate"]["language"],
+        max_new_tokens=config["evaluate"]["max_new_tokens"],
+        device=config["device"],
     script:
         "../scripts/evaluate.py"

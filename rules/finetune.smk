@@ -7,23 +7,25 @@ rule finetune:
         train="results/data/pairs/{pair}/train.jsonl",
     output:
         directory("results/finetune/{mode}/{pair}"),
-    params:
-        base_model=BASE_MODEL,
-        settings=config["finetune"],
-        learning_rate=lambda wildcards: config["finetune"]["learning_rate"][wildcards.mode],
-        seed=config["seed"],
-        device=config["device"],
-        checkpoint_dir="results/checkpoints/finetune/{mode}/{pair}",
     log:
         "results/logs/finetune/{mode}/{pair}.log",
     benchmark:
         "results/benchmarks/finetune/{mode}/{pair}.tsv"
+    conda:
+        "../envs/train.yaml"
     threads: 2
     resources:
         gpu=1,
         mem_mb=6000,
         runtime=120,
-    conda:
-        "../envs/train.yaml"
+    params:
+        base_model=base_model_path,
+        settings=config["finetune"],
+        learning_rate=lambda wildcards: config["finetune"]["learning_rate"][
+            wildcards.mode
+        ],
+        seed=config["seed"],
+        device=config["device"],
+        checkpoint_dir="results/checkpoints/finetune/{mode}/{pair}",
     script:
         "../scripts/finetune.py"

@@ -10,18 +10,18 @@ rule merge_recipe:
         ],
     output:
         "results/merge/{method}/{mode}/{combo}.json",
+    log:
+        "results/logs/merge/{method}/{mode}/{combo}.log",
+    conda:
+        "../envs/merge.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         hyperparameters=lambda wildcards: config["merge"]
         .get("hyperparameters", {})
         .get(wildcards.method, {}),
         seed=config["seed"],
-    log:
-        "results/logs/merge/{method}/{mode}/{combo}.log",
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    conda:
-        "../envs/merge.yaml"
     script:
         "../scripts/merge_recipe.py"

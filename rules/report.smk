@@ -19,12 +19,12 @@ rule summarize:
         latex="results/tables/paper_table.tex",
     log:
         "results/logs/report/summarize.log",
+    conda:
+        "../envs/report.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/report.yaml"
     script:
         "../scripts/summarize.py"
 
@@ -45,11 +45,11 @@ rule plot:
         ),
     log:
         "results/logs/report/plot.log",
+    conda:
+        "../envs/report.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/report.yaml"
     script:
         "../scripts/plot.py"

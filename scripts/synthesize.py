@@ -12,7 +12,10 @@ from csbench.workflow import run_job  # noqa: E402
 def work(smk) -> None:
     split = smk.wildcards.get("split") or smk.wildcards.get("mono_split")
     settings = SynthesisSettings(
-        max_duration_s=float(smk.params.max_duration_s), noise_snr_db=smk.params.noise_snr_db
+        max_duration_s=float(smk.params.max_duration_s),
+        noise_snr_db=smk.params.noise_snr_db,
+        lexicon_limits=dict(smk.params.lexicon_limits or {}),
+        monolingual_sentences=int(smk.params.get("monolingual_sentences", 1)),
     )
     synthesize_split(
         domain=smk.params.domain,

@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from workflow_utils import REPO, job_counts
+from workflow_utils import run_snakemake as snakemake
 
-REPO = Path(__file__).resolve().parents[1]
 MICRO = REPO / "tests" / "configs" / "micro.yaml"
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 pytestmark = pytest.mark.workflow
-
-
-def snakemake(workdir: Path, config: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-         "--configfile", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=1500,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +37,14 @@ def expected_models(config: dict) -> set[str]:
         for mode in config["finetune"]["modes"]
         for combo in all_combinations(seen)
     }
+    models |= {f"dg/{method}/{'+'.join(seen)}" for method in config["dg"]["methods"]}
     return models
 
 
 def test_summary_has_every_model_on_every_pair(micro_study: Path) -> None:
     config = yaml.safe_load(MICRO.read_text())
     summary = pd.read_csv(micro_study / "results/tables/summary.csv")
-    pairs = {"en-ko", "en-ja", "ja-ko"}
+    pairs = {"en-ko", "en-ja", "ja-ko"}  # micro: seen en-ko, en-ja; unseen ja-ko
     expected = {(model, pair) for model in expected_models(config) for pair in pairs}
     mer = summary[summary["metric"] == "mer"]
     assert set(zip(mer["model"], mer["pair"], strict=True)) == expected
@@ -90,28 +79,34 @@ def test_adding_a_seen_pair_reruns_only_what_is_new(micro_study: Path, tmp_path:
     extended.write_text(yaml.safe_dump(config))
     result = snakemake(micro_study, extended, "-n", "--quiet", "rules")
     assert result.returncode == 0, result.stderr[-4000:]
-    counts = _job_counts(result.stdout + result.stderr)
+    counts = job_counts(result.stdout + result.stderr)
     # de-en: train + test data; 2 fine-tunes; merges of the 3 new combinations with de-en
-    # (2 methods x 2 modes x 3); evaluations: 14 new models x 4 pairs + 9 old models on de-en.
+    # (2 methods x 2 modes x 3); the 2 DG models, whose training set changed; evaluations:
+    # 16 new models x 4 pairs + the 9 unchanged models (base, 4 fine-tunes, 4 merges) on de-en.
     assert counts == {
         "synthesize_pair": 2,
         "finetune": 2,
         "merge_recipe": 12,
-        "evaluate": 14 * 4 + 9,
+        "train_dg": 2,
+        "evaluate": 16 * 4 + 9,
         "summarize": 1,
         "plot": 1,
         "all": 1,
     }
 
 
-def _job_counts(output: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    lines = output.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("job "))
-    for line in lines[start + 2 :]:
-        parts = line.split()
-        if len(parts) != 2 or not parts[1].isdigit():
-            break
-        if parts[0] != "total":
-            counts[parts[0]] = int(parts[1])
-    return counts
+def test_adding_an_unseen_pair_reruns_only_its_evaluations(micro_study: Path, tmp_path: Path) -> None:
+    config = yaml.safe_load(MICRO.read_text())
+    config["unseen_pairs"].append("de-ko")
+    extended = tmp_path / "extended.yaml"
+    extended.write_text(yaml.safe_dump(config))
+    result = snakemake(micro_study, extended, "-n", "--quiet", "rules")
+    assert result.returncode == 0, result.stderr[-4000:]
+    models = len(expected_models(config))
+    assert job_counts(result.stdout + result.stderr) == {
+        "synthesize_pair": 1,
+        "evaluate": models,
+        "summarize": 1,
+        "plot": 1,
+        "all": 1,
+    }

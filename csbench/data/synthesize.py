@@ -5,12 +5,15 @@ voice would read an English word with Korean phonetics), with one speaker varian
 and pitch per utterance, short pauses at the switch points, and optional noise at an SNR.
 Pools of distinct sentences are drawn in the fixed order test, dev, train from one seeded
 stream per pair, so splits never share a sentence and the test set does not change when a
-user enlarges the training set.
+user enlarges the training set. Every utterance is spoken by a freshly reloaded eSpeak (see
+`Espeak.reset`) and noise has its own seeded stream, so the bytes of a split depend only on
+the seed, the domain, the split sizes and the settings, not on what the process did before.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import random
 from dataclasses import dataclass
@@ -26,7 +29,7 @@ from csbench.data.manifest import SAMPLE_RATE
 from csbench.data.text import (
     Sentence,
     code_switched_sentence,
-    monolingual_sentence,
+    monolingual_utterance,
     unique_sentences,
 )
 from csbench.io import atomic_path, write_jsonl
@@ -51,6 +54,10 @@ class SynthesisSettings:
     pause_range_s: tuple[float, float] = (0.06, 0.18)
     noise_snr_db: float | None = None
     max_duration_s: float = 6.0
+    #: Sentences per monolingual utterance (the local base's pretraining data).
+    monolingual_sentences: int = 1
+    #: Concepts kept per part of speech ({"noun": 200, "np": 50}); None keeps the whole lexicon.
+    lexicon_limits: dict[str, int | None] | None = None
 
 
 def stable_seed(*parts: object) -> int:
@@ -60,10 +67,21 @@ def stable_seed(*parts: object) -> int:
 
 
 def sentence_pool(
-    domain: str, sizes: dict[str, int], split: str, seed: int, levels: tuple[str, ...]
+    domain: str,
+    sizes: dict[str, int],
+    split: str,
+    seed: int,
+    levels: tuple[str, ...],
+    lexicon_limits: dict[str, int | None] | None = None,
+    sentences_per_utterance: int = 1,
 ) -> list[Sentence]:
-    """The candidate sentences of `split` for a pair ('en-ko') or a language ('mono-ko')."""
+    """The candidate sentences of `split` for a pair ('en-ko') or a language ('mono-ko').
+
+    Monolingual utterances hold `sentences_per_utterance` sentences.
+    """
     lexicon = load_lexicon()
+    if lexicon_limits:
+        lexicon = lexicon.subset(lexicon_limits, seed)
     counts = [CANDIDATES_PER_UTTERANCE * sizes.get(name, 0) for name in SPLIT_ORDER]
     needed = SPLIT_ORDER.index(split) + 1
     rng = random.Random(stable_seed(seed, domain, "text"))
@@ -71,7 +89,7 @@ def sentence_pool(
         lang = domain.removeprefix("mono-")
 
         def make(r: random.Random) -> Sentence:
-            return monolingual_sentence(lexicon, lang, r)
+            return monolingual_utterance(lexicon, lang, r, sentences_per_utterance)
     else:
         counter = iter(range(10**9))
 
@@ -91,9 +109,21 @@ def _trim(samples: np.ndarray, threshold: int = 300, margin: int = 400) -> np.nd
     return samples[max(0, loud[0] - margin) : loud[-1] + margin]
 
 
-def speak(sentence: Sentence, rng: random.Random, settings: SynthesisSettings) -> tuple[np.ndarray, dict]:
-    """Synthesize one sentence; return float32 16 kHz samples and the speaker it used."""
+def speak(
+    sentence: Sentence,
+    rng: random.Random,
+    settings: SynthesisSettings,
+    noise_rng: random.Random | None = None,
+) -> tuple[np.ndarray, dict]:
+    """Synthesize one sentence; return float32 16 kHz samples and the speaker it used.
+
+    `rng` draws the speaker and pauses; noise is drawn from `noise_rng` (default: `rng`)
+    so that turning noise on changes neither the speakers nor, through their speaking rate,
+    which sentences fit under the length limit. The engine is reset first, so the samples
+    depend only on this sentence and these draws, not on earlier utterances.
+    """
     engine = get_engine()
+    engine.reset()
     speaker = {
         "variant": rng.choice(VOICE_VARIANTS),
         "rate": rng.randint(*settings.rate_range),
@@ -112,10 +142,10 @@ def speak(sentence: Sentence, rng: random.Random, settings: SynthesisSettings) -
     native = np.concatenate([edge, *pieces, edge]).astype(np.float32) / 32768.0
     samples = soxr.resample(native, engine.sample_rate, SAMPLE_RATE).astype(np.float32)
     if settings.noise_snr_db is not None:
-        noise_rng = np.random.default_rng(rng.getrandbits(63))
+        generator = np.random.default_rng((noise_rng or rng).getrandbits(63))
         signal_power = float(np.mean(samples**2)) or 1e-10
         noise_power = signal_power / (10 ** (settings.noise_snr_db / 10))
-        samples = samples + noise_rng.normal(0.0, np.sqrt(noise_power), samples.shape).astype(
+        samples = samples + generator.normal(0.0, np.sqrt(noise_power), samples.shape).astype(
             np.float32
         )
     peak = float(np.max(np.abs(samples))) if samples.size else 0.0
@@ -141,8 +171,11 @@ def synthesize_split(
     """
     settings = settings or SynthesisSettings()
     wanted = sizes[split]
-    candidates = sentence_pool(domain, sizes, split, seed, levels)
+    candidates = sentence_pool(
+        domain, sizes, split, seed, levels, settings.lexicon_limits, settings.monolingual_sentences
+    )
     rng = random.Random(stable_seed(seed, domain, split, "speech"))
+    noise_rng = random.Random(stable_seed(seed, domain, split, "noise"))
     manifest_path, audio_dir = Path(manifest_path), Path(audio_dir)
     rows = []
     skipped = 0
@@ -158,14 +191,18 @@ def synthesize_split(
                         f"{domain} {split}: too many sentences exceed max_duration_s="
                         f"{settings.max_duration_s}; raise it or the speaking rate"
                     )
-                samples, speaker = speak(sentence, rng, settings)
+                samples, speaker = speak(sentence, rng, settings, noise_rng)
                 duration = samples.size / SAMPLE_RATE
                 if duration <= settings.max_duration_s:
                     break
                 skipped += 1
             utterance_id = f"{domain}-{split}-{index:05d}"
             file_name = f"{utterance_id}.wav"
-            soundfile.write(temporary_audio / file_name, samples, SAMPLE_RATE, subtype="PCM_16")
+            # Encode in memory: writing to a path makes libsndfile fsync every file on
+            # close, which cost more than the synthesis itself. The bytes are the same.
+            wav = io.BytesIO()
+            soundfile.write(wav, samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+            (temporary_audio / file_name).write_bytes(wav.getvalue())
             rows.append(
                 {
                     "id": utterance_id,

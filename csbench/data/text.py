@@ -108,6 +108,23 @@ def monolingual_sentence(lexicon: Lexicon, lang: str, rng: random.Random) -> Sen
     return Sentence(_fill(template, {}, default), lang, "mono", [template.template_id])
 
 
+def monolingual_utterance(
+    lexicon: Lexicon, lang: str, rng: random.Random, sentences: int = 2
+) -> Sentence:
+    """`sentences` monolingual sentences of `lang` spoken as one utterance.
+
+    Whisper pads every input to its full window, so one short sentence wastes most of the
+    encoder's compute; two sentences per utterance teach the base twice the words per step.
+    """
+    parts = [monolingual_sentence(lexicon, lang, rng) for _ in range(sentences)]
+    return Sentence(
+        [token for part in parts for token in part.tokens],
+        lang,
+        "mono",
+        [template for part in parts for template in part.templates],
+    )
+
+
 def code_switched_sentence(
     lexicon: Lexicon, pair: str, level: str, rng: random.Random
 ) -> Sentence:

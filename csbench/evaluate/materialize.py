@@ -20,14 +20,14 @@ from csbench.models.task_vectors import apply_task_vector, is_lora_checkpoint, l
 def materialize(
     kind: str, base: str, checkpoint: str | None, device: torch.device
 ) -> tuple[WhisperForConditionalGeneration, WhisperProcessor]:
-    """Load the model of `kind` ('base', 'finetune' or 'merge') on `device`.
+    """Load the model of `kind` ('base', 'finetune', 'dg' or 'merge') on `device`.
 
-    `checkpoint` is the fine-tune folder for 'finetune' and the recipe JSON for 'merge'.
+    `checkpoint` is the model folder for 'finetune' and 'dg', the recipe JSON for 'merge'.
     """
     processor = load_processor(base)
     if kind == "base":
         return load_whisper(base, device), processor
-    if kind == "finetune":
+    if kind in ("finetune", "dg"):
         assert checkpoint is not None
         if is_lora_checkpoint(checkpoint):
             model = load_whisper(base, "cpu")

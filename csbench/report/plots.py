@@ -12,7 +12,7 @@ import pandas as pd  # noqa: E402
 
 from csbench.io import atomic_path  # noqa: E402
 
-KIND_COLORS = {"base": "#444444", "finetune": "#1f77b4", "merge": "#d62728"}
+KIND_COLORS = {"base": "#444444", "finetune": "#1f77b4", "merge": "#d62728", "dg": "#2ca02c"}
 
 
 def _save(figure: plt.Figure, path: str | Path) -> None:

@@ -31,6 +31,10 @@ def describe_model(model_id: str) -> dict[str, object]:
         method, mode, combo = rest
         return {"model": model_id, "kind": "merge", "method": method, "mode": mode,
                 "members": combo, "n_members": combo.count("+") + 1}
+    if kind == "dg":
+        method, combo = rest
+        return {"model": model_id, "kind": "dg", "method": method, "mode": "full",
+                "members": combo, "n_members": combo.count("+") + 1}
     raise ValueError(f"unknown model id {model_id!r}")
 
 
@@ -71,7 +75,7 @@ def paper_table(summary: pd.DataFrame, metric: str = "mer") -> pd.DataFrame:
     for pair in unseen:
         table[pair] = wide[pair]
     table["unseen avg"] = wide[unseen].mean(axis=1) if unseen else float("nan")
-    order = {"base": 0, "finetune": 1, "merge": 2}
+    order = {"base": 0, "finetune": 1, "merge": 2, "dg": 3}
     table = table.loc[sorted(table.index, key=lambda m: (order.get(m.split("/")[0], 9), m))]
     table.index.name = "model"
     return table

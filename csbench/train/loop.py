@@ -18,6 +18,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from transformers import get_linear_schedule_with_warmup
@@ -48,11 +49,12 @@ class TrainSettings:
 
 #: step → batch(es) for that step. Must be deterministic in `step` for exact resumption.
 BatchSource = Callable[[int], list[Batch]]
-#: (model, batches for this step) → loss, after calling backward (methods may do more).
-StepFunction = Callable[[torch.nn.Module, list[Batch]], torch.Tensor]
+#: (model, batches for this step, step index) → loss, after setting gradients (a DG method
+#: may do more, e.g. an inner loop).
+StepFunction = Callable[[torch.nn.Module, list[Batch], int], torch.Tensor]
 
 
-def erm_step(model: torch.nn.Module, batches: list[Batch]) -> torch.Tensor:
+def erm_step(model: torch.nn.Module, batches: list[Batch], step: int = 0) -> torch.Tensor:
     """Plain empirical risk minimization: mean loss over the step's batches, backpropagated."""
     losses = [model(input_features=b.input_features, labels=b.labels).loss for b in batches]
     loss = torch.stack(losses).mean()
@@ -90,10 +92,13 @@ def train(
     step_function: StepFunction = erm_step,
     description: str = "train",
     optimizer_factory: Callable[[list[torch.nn.Parameter]], torch.optim.Optimizer] | None = None,
+    method_state: Any = None,
 ) -> list[dict]:
     """Run `settings.steps` optimizer steps, resuming from `checkpoint_dir` if it holds one.
 
-    Returns the training history (step, loss, learning rate) for the log and tests.
+    `method_state` (an object with `state_dict`/`load_state_dict`, e.g. Fishr's running
+    variances) is checkpointed with the model. Returns the training history (step, loss,
+    learning rate) for the log and tests.
     """
     checkpoint_path = Path(checkpoint_dir) / "checkpoint.pt"
     optimizer = (
@@ -111,6 +116,8 @@ def train(
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         _set_rng_state(state["rng"])
+        if method_state is not None and state.get("method") is not None:
+            method_state.load_state_dict(state["method"])
         start, history = state["step"], state["history"]
         logger.info("resumed from %s at step %d of %d", checkpoint_path, start, settings.steps)
     model.train()
@@ -118,7 +125,7 @@ def train(
     for step in range(start, settings.steps):
         batches = [batch.to(device) for batch in batches_for_step(step)]
         optimizer.zero_grad(set_to_none=True)
-        loss = step_function(model, batches)
+        loss = step_function(model, batches, step)
         _check_finite(loss, batches, step)
         grad_norm = torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
         if not math.isfinite(float(grad_norm)):
@@ -134,13 +141,15 @@ def train(
         bar.update(1)
         done = step + 1
         if done % settings.checkpoint_every == 0 and done < settings.steps:
-            _save_checkpoint(checkpoint_path, model, optimizer, scheduler, done, history)
+            _save_checkpoint(checkpoint_path, model, optimizer, scheduler, done, history, method_state)
     bar.close()
     model.eval()
     return history
 
 
-def _save_checkpoint(path: Path, model, optimizer, scheduler, step: int, history: list[dict]) -> None:
+def _save_checkpoint(
+    path: Path, model, optimizer, scheduler, step: int, history: list[dict], method_state: Any = None
+) -> None:
     """Save only trainable state (LoRA: the adapter) plus optimizer, schedule and RNG."""
     trainable_names = {name for name, p in model.named_parameters() if p.requires_grad}
     state = {
@@ -150,7 +159,15 @@ def _save_checkpoint(path: Path, model, optimizer, scheduler, step: int, history
         "rng": _rng_state(),
         "step": step,
         "history": history,
+        "method": method_state.state_dict() if method_state is not None else None,
     }
     with atomic_path(path) as temporary:
         torch.save(state, temporary)
     logger.info("checkpoint at step %d → %s", step, path)
+
+
+def remove_checkpoint(checkpoint_dir: str | Path) -> None:
+    """Delete a finished job's resume state (optimizer moments are twice the model's size)."""
+    import shutil
+
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)

@@ -1,0 +1,35 @@
+# Domain-generalization stage: one model trained on the union of seen pairs, each pair a
+# domain (ERM-joint, Fish, Fishr, GGA); one job per (method, set of seen pairs).
+
+
+rule train_dg:
+    input:
+        base=base_model_input(),
+        train=lambda wildcards: [
+            f"results/data/pairs/{pair}/train.jsonl"
+            for pair in combination_members(wildcards.combo)
+        ],
+    output:
+        directory("results/dg/{dg_method}/{combo}"),
+    params:
+        base_model=base_model_path,
+        settings=config.get("dg", {}),
+        hyperparameters=lambda wildcards: config.get("dg", {})
+        .get("hyperparameters", {})
+        .get(wildcards.dg_method, {}),
+        seed=config["seed"],
+        device=config["device"],
+        checkpoint_dir="results/checkpoints/dg/{dg_method}/{combo}",
+    log:
+        "results/logs/dg/{dg_method}/{combo}.log",
+    benchmark:
+        "results/benchmarks/dg/{dg_method}/{combo}.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=6000,
+        runtime=180,
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../scripts/train_dg.py"

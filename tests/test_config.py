@@ -1,0 +1,104 @@
+"""Config validation: the schema via Snakemake, and the semantic checks, as one-line errors."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from workflow_utils import job_counts, run_snakemake
+
+from csbench.config import ConfigError, check_config
+from csbench.languages import all_combinations, canonical_combination, canonical_pair
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT = yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def _with(**changes) -> dict:
+    config = copy.deepcopy(DEFAULT)
+    config.update(changes)
+    return config
+
+
+def test_default_config_is_valid() -> None:
+    check_config(DEFAULT, merge_methods=["task_arithmetic", "ties", "dare_ties"])
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"languages": ["en", "ko", "xx"]}, "languages: 'xx' is not a Whisper language code"),
+        ({"languages": ["en", "ko", "ja", "de", "sv"]}, "'sv' cannot be synthesized offline"),
+        ({"unseen_pairs": ["ko-ja", "en-ko"]}, "seen_pairs and unseen_pairs both list 'en-ko'"),
+        ({"seen_pairs": ["ko-en", "en-ko"]}, "repeats pair 'en-ko'"),
+        ({"seen_pairs": ["ko-en", "ko-fr"]}, "uses 'fr', which is not in languages"),
+        ({"seen_pairs": ["ko-en"]}, "needs at least two seen_pairs"),
+        ({"seen_pairs": ["ko-ko", "en-ja"]}, "joins a language with itself"),
+    ],
+)
+def test_semantic_errors_are_one_line(changes, message) -> None:
+    with pytest.raises(ConfigError) as error:
+        check_config(_with(**changes))
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_unknown_merge_method() -> None:
+    config = copy.deepcopy(DEFAULT)
+    config["merge"]["methods"] = ["ties", "soup_of_the_day"]
+    with pytest.raises(ConfigError, match="'soup_of_the_day' is not a merge method"):
+        check_config(config, merge_methods=["ties"])
+
+
+def test_pairs_and_combinations_are_order_free() -> None:
+    assert canonical_pair("ko-en") == canonical_pair("en-ko") == "en-ko"
+    assert canonical_combination(["ko-en", "de-en", "ja-en"]) == "de-en+en-ja+en-ko"
+    assert all_combinations(["ko-en", "ja-en", "de-en"]) == [
+        "de-en+en-ja", "de-en+en-ko", "en-ja+en-ko", "de-en+en-ja+en-ko"
+    ]
+
+
+def _dry_run(tmp_path: Path, config: dict) -> subprocess.CompletedProcess:
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return run_snakemake(tmp_path, path, "-n", "--quiet", "rules", timeout=300)
+
+
+def test_snakemake_rejects_unknown_key(tmp_path) -> None:
+    config = _with(sead=1)
+    result = _dry_run(tmp_path, config)
+    assert result.returncode != 0
+    assert "sead" in result.stdout + result.stderr
+
+
+def test_snakemake_reports_semantic_error_in_one_line(tmp_path) -> None:
+    result = _dry_run(tmp_path, _with(unseen_pairs=["ko-ja", "ko-en"]))
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "csbench config error: seen_pairs and unseen_pairs both list 'en-ko'" in output
+    assert not (tmp_path / "results").exists()
+
+
+def test_snakemake_rejects_bad_merge_hyperparameter(tmp_path) -> None:
+    config = copy.deepcopy(DEFAULT)
+    config["merge"]["hyperparameters"]["ties"] = {"density": 0.5, "beta": 0.1}
+    result = _dry_run(tmp_path, config)
+    assert result.returncode != 0
+    assert "beta" in result.stdout + result.stderr
+
+
+def test_default_dag_has_every_job(tmp_path) -> None:
+    result = _dry_run(tmp_path, DEFAULT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # 3 seen pairs: 4 combinations x 3 methods x 2 modes = 24 merges; 4 DG models on all three
+    # pairs; models = 1 + 6 + 24 + 4 = 35, each evaluated on 5 pairs = 175 evaluation jobs.
+    counts = job_counts(result.stdout + result.stderr)
+    assert counts["evaluate"] == 175
+    assert counts["merge_recipe"] == 24
+    assert counts["finetune"] == 6
+    assert counts["train_dg"] == 4
+    # seen pairs: train + test (dev is read only by later stages); unseen pairs: test only.
+    assert counts["synthesize_pair"] == 3 * 2 + 2

@@ -1,0 +1,81 @@
+"""The tiny Whisper, its tokenizer, loading, and task vectors (full and LoRA)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from transformers.models.whisper.tokenization_whisper import LANGUAGES
+
+from csbench.models.loading import ModelLoadError, load_processor, load_whisper
+from csbench.models.task_vectors import apply_task_vector, full_task_vector, lora_task_vector
+
+
+def test_tokenizer_has_all_language_tokens_in_whisper_order(tiny_base) -> None:
+    tokenizer = load_processor(tiny_base).tokenizer
+    sot = tokenizer.convert_tokens_to_ids("<|startoftranscript|>")
+    ids = [tokenizer.convert_tokens_to_ids(f"<|{code}|>") for code in LANGUAGES]
+    assert len(ids) == 100
+    assert ids == list(range(sot + 1, sot + 101))
+    tokenizer.set_prefix_tokens(language="ko", task="transcribe")
+    encoded = tokenizer("어제 meeting 에서").input_ids
+    assert encoded[:4] == [sot, sot + 1 + list(LANGUAGES).index("ko"),
+                           tokenizer.convert_tokens_to_ids("<|transcribe|>"),
+                           tokenizer.convert_tokens_to_ids("<|notimestamps|>")]
+    assert tokenizer.decode(encoded, skip_special_tokens=True).strip() == "어제 meeting 에서"
+
+
+def test_saved_tiny_model_generates_with_language_and_task(tiny_base) -> None:
+    model = load_whisper(tiny_base)
+    processor = load_processor(tiny_base)
+    features = torch.zeros(2, 80, processor.feature_extractor.nb_max_frames)
+    out = model.generate(features, language="ko", task="transcribe", max_new_tokens=5)
+    assert out.shape[0] == 2
+
+
+def test_unreachable_model_is_one_clear_line(tmp_path) -> None:
+    with pytest.raises(ModelLoadError) as error:
+        load_whisper(str(tmp_path / "no-such-model"))
+    message = str(error.value)
+    assert "no-such-model" in message and "\n" not in message
+
+
+def test_full_task_vector_roundtrip(tiny_base) -> None:
+    base = load_whisper(tiny_base)
+    tuned = copy.deepcopy(base)
+    with torch.no_grad():
+        for param in tuned.parameters():
+            param.add_(0.01)
+    vector = full_task_vector(base, tuned)
+    assert all(torch.allclose(delta, torch.full_like(delta, 0.01), atol=1e-6) for delta in vector.values())
+    rebuilt = copy.deepcopy(base)
+    apply_task_vector(rebuilt, vector)
+    for (name, a), (_, b) in zip(rebuilt.named_parameters(), tuned.named_parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6), name
+
+
+def test_lora_task_vector_is_b_times_a_times_scaling(tiny_base, tmp_path) -> None:
+    from peft import LoraConfig, get_peft_model
+
+    base = load_whisper(tiny_base)
+    peft_model = get_peft_model(copy.deepcopy(base), LoraConfig(r=2, lora_alpha=4, target_modules=["q_proj"]))
+    with torch.no_grad():
+        for name, param in peft_model.named_parameters():
+            if "lora_B" in name:
+                param.normal_()
+    peft_model.save_pretrained(tmp_path / "adapter")
+    vector = lora_task_vector(base, tmp_path / "adapter")
+    layer = peft_model.base_model.model.model.encoder.layers[0].self_attn.q_proj
+    expected = layer.lora_B["default"].weight @ layer.lora_A["default"].weight * (4 / 2)
+    assert torch.allclose(vector["model.encoder.layers.0.self_attn.q_proj.weight"], expected, atol=1e-6)
+    # Applying ΔW to the base gives the same outputs as the merged LoRA model.
+    merged = copy.deepcopy(base)
+    apply_task_vector(merged, vector)
+    reference = peft_model.merge_and_unload()
+    features = torch.randn(1, 80, 600)
+    decoder_ids = torch.tensor([[1, 2, 3]])
+    with torch.no_grad():
+        a = merged(input_features=features, decoder_input_ids=decoder_ids).logits
+        b = reference(input_features=features, decoder_input_ids=decoder_ids).logits
+    assert torch.allclose(a, b, atol=1e-4)
