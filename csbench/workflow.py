@@ -23,9 +23,10 @@ logger = logging.getLogger("csbench")
 def expected_errors() -> tuple[type[BaseException], ...]:
     """Error types that carry a complete, user-facing one-line message."""
     from csbench.config import ConfigError
+    from csbench.data.leakage import LeakageError
     from csbench.data.manifest import ManifestError
 
-    errors: list[type[BaseException]] = [ConfigError, ManifestError, FileNotFoundError]
+    errors: list[type[BaseException]] = [ConfigError, ManifestError, LeakageError, FileNotFoundError]
     try:
         from csbench.models.loading import ModelLoadError
         from csbench.train.loop import NonFiniteLossError
@@ -63,4 +64,4 @@ def run_job(snakemake: Any, work: Callable[[Any], None]) -> None:
 
 def _needs_torch(snakemake: Any) -> bool:
     return snakemake.rule not in {"synthesize_pair", "synthesize_monolingual", "summarize", "plot",
-                                  "merge_recipe"}
+                                  "merge_recipe", "check_leakage"}

@@ -9,16 +9,22 @@ sys.path.insert(0, workflow.basedir)
 
 from csbench.config import ConfigError, check_config, seen_pairs, unseen_pairs
 from csbench.dg import validate_dg_hyperparameters
-from csbench.languages import all_combinations, canonical_combination, combination_members
+from csbench.languages import (
+    all_combinations,
+    canonical_combination,
+    combination_members,
+)
 from csbench.merge.methods import METHOD_HYPERPARAMETERS, validate_hyperparameters
 
 validate(config, schema="../schemas/config.schema.yaml")
 try:
     check_config(config, merge_methods=list(METHOD_HYPERPARAMETERS))
     for _method in config["merge"]["methods"]:
-        validate_hyperparameters(
-            _method, config["merge"].get("hyperparameters", {}).get(_method, {})
-        )
+        _fixed = config["merge"].get("hyperparameters", {}).get(_method, {})
+        validate_hyperparameters(_method, _fixed)
+        for _name, _values in config["merge"].get("grid", {}).get(_method, {}).items():
+            for _value in _values:
+                validate_hyperparameters(_method, {**_fixed, _name: _value})
     for _method in config.get("dg", {}).get("methods", []):
         validate_dg_hyperparameters(
             _method, config["dg"].get("hyperparameters", {}).get(_method, {})
@@ -67,7 +73,11 @@ def model_ids():
         for mode in MODES
         for combo in COMBINATIONS
     ]
-    dg = [f"dg/{method}/{combo}" for method in DG_METHOD_NAMES for combo in DG_COMBINATIONS]
+    dg = [
+        f"dg/{method}/{combo}"
+        for method in DG_METHOD_NAMES
+        for combo in DG_COMBINATIONS
+    ]
     return ["base", *finetunes, *merges, *dg]
 
 
@@ -95,6 +105,37 @@ def pair_sizes(wildcards):
     if wildcards.pair in SEEN_PAIRS:
         return dict(sizes)
     return {"test": sizes["test"]}
+
+
+def leakage_training_manifests(wildcards):
+    """Every training set an unseen pair's test set must not leak into."""
+    manifests = [f"results/data/pairs/{pair}/train.jsonl" for pair in SEEN_PAIRS]
+    if any(merge_grid(method) for method in MERGE_METHODS):  # dev sets exist only then
+        manifests += [f"results/data/pairs/{pair}/dev.jsonl" for pair in SEEN_PAIRS]
+    if LOCAL_BASE:
+        manifests += [
+            f"results/data/mono/{lang}/{split}.jsonl"
+            for lang in config["languages"]
+            for split in ("train", "dev")
+        ]
+    return manifests
+
+
+def merge_grid(method):
+    """The configured hyperparameter grid of a merge method (empty: use the fixed values)."""
+    return config["merge"].get("grid", {}).get(method, {})
+
+
+def merge_inputs(wildcards):
+    """Members' fine-tunes; with a grid also the base and the members' dev sets (only theirs)."""
+    members = combination_members(wildcards.combo)
+    inputs = {
+        "members": [finetune_checkpoint(wildcards.mode, pair) for pair in members]
+    }
+    if merge_grid(wildcards.method):
+        inputs["dev"] = [f"results/data/pairs/{pair}/dev.jsonl" for pair in members]
+        inputs["base"] = base_model_input()
+    return inputs
 
 
 def finetune_checkpoint(mode, pair):
@@ -145,4 +186,10 @@ def final_outputs():
         "results/tables/paper_table.tex",
         "results/plots/mer_heatmap.png",
         "results/plots/seen_vs_unseen.png",
+        *(
+            f"results/plots/task_vectors_{mode}.png"
+            for mode in MODES
+            if len(SEEN_PAIRS) > 1
+        ),
+        *(f"results/checks/leakage/{pair}.ok" for pair in UNSEEN_PAIRS),
     ]

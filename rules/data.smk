@@ -53,3 +53,23 @@ rule synthesize_monolingual:
         seed=config["seed"],
     script:
         "../scripts/synthesize.py"
+
+
+rule check_leakage:
+    input:
+        test="results/data/pairs/{pair}/test.jsonl",
+        training=leakage_training_manifests,
+    output:
+        "results/checks/leakage/{pair}.ok",
+    log:
+        "results/logs/checks/leakage/{pair}.log",
+    # Runs as soon as the data exists, ahead of training jobs that are ready too.
+    priority: 50
+    conda:
+        "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/check_leakage.py"

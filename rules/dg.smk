@@ -11,6 +11,17 @@ rule train_dg:
         ],
     output:
         directory("results/dg/{dg_method}/{combo}"),
+    log:
+        "results/logs/dg/{dg_method}/{combo}.log",
+    benchmark:
+        "results/benchmarks/dg/{dg_method}/{combo}.tsv"
+    conda:
+        "../envs/train.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=6000,
+        runtime=180,
     params:
         base_model=base_model_path,
         settings=config.get("dg", {}),
@@ -20,16 +31,5 @@ rule train_dg:
         seed=config["seed"],
         device=config["device"],
         checkpoint_dir="results/checkpoints/dg/{dg_method}/{combo}",
-    log:
-        "results/logs/dg/{dg_method}/{combo}.log",
-    benchmark:
-        "results/benchmarks/dg/{dg_method}/{combo}.tsv"
-    threads: 2
-    resources:
-        gpu=1,
-        mem_mb=6000,
-        runtime=180,
-    conda:
-        "../envs/train.yaml"
     script:
         "../scripts/train_dg.py"

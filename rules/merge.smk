@@ -4,24 +4,56 @@
 
 rule merge_recipe:
     input:
-        members=lambda wildcards: [
-            finetune_checkpoint(wildcards.mode, pair)
-            for pair in combination_members(wildcards.combo)
-        ],
+        unpack(merge_inputs),
     output:
         "results/merge/{method}/{mode}/{combo}.json",
     log:
         "results/logs/merge/{method}/{mode}/{combo}.log",
+    benchmark:
+        "results/benchmarks/merge/{method}/{mode}/{combo}.tsv"
+    conda:
+        "../envs/train.yaml"
+    threads: 1
+    resources:
+        gpu=lambda wildcards: 1 if merge_grid(wildcards.method) else 0,
+        mem_mb=4000,
+        runtime=30,
+    params:
+        base_model=base_model_path,
+        hyperparameters=lambda wildcards: config["merge"]
+        .get("hyperparameters", {})
+        .get(wildcards.method, {}),
+        grid=lambda wildcards: config["merge"].get("grid", {}).get(wildcards.method, {}),
+        seed=config["seed"],
+        device=config["device"],
+        language=config["evaluate"]["language"],
+    script:
+        "../scripts/merge_recipe.py"
+
+
+rule analyze_task_vectors:
+    input:
+        base=base_model_input(),
+        members=lambda wildcards: [
+            finetune_checkpoint(wildcards.mode, pair) for pair in SEEN_PAIRS
+        ],
+    output:
+        table="results/merge/analysis/{mode}/layer_statistics.csv",
+        plot=report(
+            "results/plots/task_vectors_{mode}.png",
+            caption="../report/task_vectors.rst",
+            category="Task vectors",
+            labels={"mode": "{mode}"},
+        ),
+    log:
+        "results/logs/merge/analysis/{mode}.log",
     conda:
         "../envs/merge.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=4000,
+        runtime=20,
     params:
-        hyperparameters=lambda wildcards: config["merge"]
-        .get("hyperparameters", {})
-        .get(wildcards.method, {}),
-        seed=config["seed"],
+        base_model=base_model_path,
     script:
-        "../scripts/merge_recipe.py"
+        "../scripts/analyze_task_vectors.py"

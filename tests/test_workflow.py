@@ -56,12 +56,25 @@ def test_summary_has_every_model_on_every_pair(micro_study: Path) -> None:
     assert set(merges["members"]) == {"en-ja+en-ko"}
 
 
+def test_merge_grid_search_reads_only_the_merged_pairs_dev_sets(micro_study: Path) -> None:
+    import json
+
+    recipe = json.loads((micro_study / "results/merge/task_arithmetic/full/en-ja+en-ko.json").read_text())
+    assert recipe["dev_sets"] == ["results/data/pairs/en-ja/dev.jsonl", "results/data/pairs/en-ko/dev.jsonl"]
+    assert [entry["hyperparameters"]["scaling"] for entry in recipe["grid"]] == [0.5, 1.0]
+    best = min(recipe["grid"], key=lambda entry: entry["dev_mer"])
+    assert recipe["hyperparameters"] == best["hyperparameters"]
+    assert not (micro_study / "results/data/pairs/ja-ko/dev.jsonl").exists()
+    ties = json.loads((micro_study / "results/merge/ties/full/en-ja+en-ko.json").read_text())
+    assert ties["selection"] == "config" and ties["hyperparameters"] == {"scaling": 1.0, "density": 0.5}
+
+
 def test_tables_and_plots_are_written(micro_study: Path) -> None:
     markdown = (micro_study / "results/tables/paper_table.md").read_text()
     assert "seen avg" in markdown and "unseen avg" in markdown and "**" in markdown
     latex = (micro_study / "results/tables/paper_table.tex").read_text()
     assert "\\begin{tabular}" in latex and "\\textbf" in latex
-    for plot in ("mer_heatmap.png", "seen_vs_unseen.png"):
+    for plot in ("mer_heatmap.png", "seen_vs_unseen.png", "task_vectors_full.png", "task_vectors_lora.png"):
         data = (micro_study / "results/plots" / plot).read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 5000
 
@@ -80,14 +93,16 @@ def test_adding_a_seen_pair_reruns_only_what_is_new(micro_study: Path, tmp_path:
     result = snakemake(micro_study, extended, "-n", "--quiet", "rules")
     assert result.returncode == 0, result.stderr[-4000:]
     counts = job_counts(result.stdout + result.stderr)
-    # de-en: train + test data; 2 fine-tunes; merges of the 3 new combinations with de-en
+    # de-en: train + test + dev data (dev: task_arithmetic's grid search); 2 fine-tunes; merges of the 3 new combinations with de-en
     # (2 methods x 2 modes x 3); the 2 DG models, whose training set changed; evaluations:
     # 16 new models x 4 pairs + the 9 unchanged models (base, 4 fine-tunes, 4 merges) on de-en.
     assert counts == {
-        "synthesize_pair": 2,
+        "synthesize_pair": 3,
         "finetune": 2,
         "merge_recipe": 12,
         "train_dg": 2,
+        "analyze_task_vectors": 2,
+        "check_leakage": 1,  # the unseen pair's test set against the new training set
         "evaluate": 16 * 4 + 9,
         "summarize": 1,
         "plot": 1,
@@ -105,6 +120,7 @@ def test_adding_an_unseen_pair_reruns_only_its_evaluations(micro_study: Path, tm
     models = len(expected_models(config))
     assert job_counts(result.stdout + result.stderr) == {
         "synthesize_pair": 1,
+        "check_leakage": 1,
         "evaluate": models,
         "summarize": 1,
         "plot": 1,

@@ -10,12 +10,14 @@ instead of deep inside training.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile
 
+logger = logging.getLogger(__name__)
 SAMPLE_RATE = 16_000
 REQUIRED_FIELDS = ("id", "audio", "text", "duration")
 
@@ -54,6 +56,7 @@ def load_audio(path: Path) -> np.ndarray:
     if rate != SAMPLE_RATE:
         import soxr
 
+        logger.warning("%s: sample rate %d Hz, resampled to %d Hz", path, rate, SAMPLE_RATE)
         samples = soxr.resample(samples, rate, SAMPLE_RATE).astype(np.float32)
     if samples.size == 0:
         raise ManifestError(f"{path}: audio file holds no samples")

@@ -15,7 +15,8 @@ from csbench.io import atomic_path  # noqa: E402
 KIND_COLORS = {"base": "#444444", "finetune": "#1f77b4", "merge": "#d62728", "dg": "#2ca02c"}
 
 
-def _save(figure: plt.Figure, path: str | Path) -> None:
+def save_figure(figure: plt.Figure, path: str | Path) -> None:
+    """Save atomically (temp file, then rename) and free the figure."""
     with atomic_path(path) as temporary:
         figure.savefig(temporary, dpi=150, bbox_inches="tight", format=Path(path).suffix.lstrip("."))
     plt.close(figure)
@@ -34,7 +35,7 @@ def mer_heatmap(table: pd.DataFrame, path: str | Path) -> None:
             axis.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=6, color="white")
     figure.colorbar(image, ax=axis, label="mixed error rate")
     axis.set_title("Mixed error rate per model and language pair")
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def seen_vs_unseen(table: pd.DataFrame, path: str | Path) -> None:
@@ -56,4 +57,4 @@ def seen_vs_unseen(table: pd.DataFrame, path: str | Path) -> None:
     axis.set_xlabel("seen pairs: average mixed error rate")
     axis.set_ylabel("unseen pairs: average mixed error rate")
     axis.set_title("Does code-switching ability carry over to unseen pairs?")
-    _save(figure, path)
+    save_figure(figure, path)
