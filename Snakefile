@@ -13,6 +13,7 @@ report: "report/workflow.rst"
 
 include: "rules/common.smk"
 include: "rules/data.smk"
+include: "rules/download.smk"
 include: "rules/base.smk"
 include: "rules/finetune.smk"
 include: "rules/merge.smk"

@@ -8,6 +8,7 @@ from snakemake.utils import validate
 sys.path.insert(0, workflow.basedir)
 
 from csbench.config import ConfigError, check_config, seen_pairs, unseen_pairs
+from csbench.data.hub import hub_model_dir
 from csbench.dg import validate_dg_hyperparameters
 from csbench.languages import (
     all_combinations,
@@ -47,7 +48,11 @@ DG_COMBINATIONS = (
     else [canonical_combination(SEEN_PAIRS)]
 )
 LOCAL_BASE = config["base_model"] == "local-tiny"
-BASE_MODEL = "results/base/local-tiny" if LOCAL_BASE else config["base_model"]
+# A hub id is fetched once by rule download_model (rules/download.smk); jobs load the copy.
+HUB_BASE = hub_model_dir(config)
+BASE_MODEL = (
+    "results/base/local-tiny" if LOCAL_BASE else HUB_BASE or config["base_model"]
+)
 
 PAIR = r"[a-z]{2,3}-[a-z]{2,3}"
 
@@ -83,7 +88,7 @@ def model_ids():
 
 def base_model_input():
     """The base model folder when it is a file dependency (local tiny or local folder)."""
-    return [BASE_MODEL] if LOCAL_BASE or Path(BASE_MODEL).exists() else []
+    return [BASE_MODEL] if LOCAL_BASE or HUB_BASE or Path(BASE_MODEL).exists() else []
 
 
 def base_model_path(wildcards, input):

@@ -1,5 +1,25 @@
-# Data stage: synthetic code-switched speech per pair and split, and monolingual speech
-# per language for pretraining the local base.
+# Data stage: one manifest per pair and split, synthesized (eSpeak NG) or prepared from a
+# real corpus (data.sources: a Hugging Face dataset or a local/hub manifest), and
+# monolingual speech per language for pretraining the local base.
+import re
+
+from csbench.data.sources import (
+    check_sources,
+    prepared_splits,
+    source_for,
+    source_inputs,
+)
+
+try:
+    check_sources(config, SEEN_PAIRS, UNSEEN_PAIRS)
+except ConfigError as error:
+    raise WorkflowError(f"csbench config error: {error}") from None
+
+# "pair/split" of every manifest prepared from a real source; all others are synthesized.
+PREPARED_SPLITS = prepared_splits(config, SEEN_PAIRS, UNSEEN_PAIRS)
+
+
+ruleorder: prepare_pair > synthesize_pair
 
 
 rule synthesize_pair:
@@ -73,3 +93,32 @@ rule check_leakage:
         runtime=10,
     script:
         "../scripts/check_leakage.py"
+
+
+# One job per pair and split with a real source. Its wildcard is "pair/split", constrained
+# to exactly those splits, so the rest fall through to synthesize_pair; the source entry
+# is looked up by wildcard, so adding a pair or a source reruns only that split.
+rule prepare_pair:
+    input:
+        unpack(
+            lambda wildcards: source_inputs(config, *wildcards.pair_split.split("/"))
+        ),
+    output:
+        manifest="results/data/pairs/{pair_split}.jsonl",
+        audio=directory("results/data/pairs/{pair_split}_audio"),
+    log:
+        "results/logs/data/pairs/{pair_split}.log",
+    benchmark:
+        "results/benchmarks/data/pairs/{pair_split}.tsv"
+    wildcard_constraints:
+        pair_split="|".join(re.escape(key) for key in PREPARED_SPLITS) or "(?!)",
+    conda:
+        "../envs/hub.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        source=lambda wildcards: source_for(config, *wildcards.pair_split.split("/")),
+    script:
+        "../scripts/prepare_source.py"

@@ -30,6 +30,8 @@ def work(smk) -> None:
             alpha=int(lora.get("alpha", 16)),
             target_modules=tuple(lora.get("target_modules", LoraSettings().target_modules)),
         ),
+        gradient_checkpointing=bool(options.get("gradient_checkpointing", False)),
+        mixed_precision=str(options.get("mixed_precision", "fp32")),
     )
     device = resolve_device(smk.params.device)
     model = load_whisper(smk.params.base_model, device)

@@ -12,6 +12,9 @@ from pathlib import Path
 import torch
 from transformers import AutoConfig, WhisperForConditionalGeneration, WhisperProcessor
 
+from csbench.data.hub import hub_failure_reason
+from csbench.io import atomic_path
+
 logger = logging.getLogger(__name__)
 
 
@@ -30,9 +33,11 @@ def _check_architecture(source: str) -> None:
     try:
         config = AutoConfig.from_pretrained(source)
     except OSError as error:
-        where = "local directory" if Path(source).exists() else "Hugging Face model id"
+        local = Path(source).exists()
+        where = "local directory" if local else "Hugging Face model id"
+        reason = str(error).splitlines()[0] if local else hub_failure_reason(error)
         raise ModelLoadError(
-            f"cannot load Whisper model {source!r} ({where}): {str(error).splitlines()[0]} — "
+            f"cannot load Whisper model {source!r} ({where}): {reason} — "
             "with no hub access, point base_model at a local copy saved with save_pretrained"
         ) from error
     if config.model_type != "whisper":
@@ -58,3 +63,35 @@ def load_whisper(source: str | Path, device: torch.device | str = "cpu") -> Whis
     _check_architecture(source)
     model = WhisperForConditionalGeneration.from_pretrained(source, torch_dtype=torch.float32)
     return model.to(device).eval()
+
+
+def download_model(model_id: str, output: str | Path, cache_dir: str | None = None) -> None:
+    """Fetch a hub Whisper checkpoint and save model, processor and generation config locally.
+
+    Run by the `download_model` rule only (a local rule, so on a machine with internet):
+    every later job loads `output` with the same `from_pretrained` code as the tiny base and
+    never contacts the hub. Loading before saving checks the checkpoint is a Whisper model
+    with a processor, and keeps only the safetensors weights (no TF/Flax copies).
+    """
+    try:
+        config = AutoConfig.from_pretrained(model_id, cache_dir=cache_dir)
+        if config.model_type != "whisper":
+            raise ModelLoadError(
+                f"model {model_id!r} is a {config.model_type!r} model; csbench needs a Whisper "
+                "checkpoint (model_type 'whisper')"
+            )
+        model = WhisperForConditionalGeneration.from_pretrained(
+            model_id, cache_dir=cache_dir, torch_dtype=torch.float32
+        )
+        processor = WhisperProcessor.from_pretrained(model_id, cache_dir=cache_dir)
+    except ModelLoadError:
+        raise
+    except Exception as error:  # transformers wraps hub failures in OSError, not always
+        raise ModelLoadError(
+            f"cannot download {model_id} ({hub_failure_reason(error)}): set base_model to a local "
+            "folder saved with save_pretrained"
+        ) from error
+    with atomic_path(output) as temporary:
+        model.save_pretrained(temporary)
+        processor.save_pretrained(temporary)
+    logger.info("%s → %s", model_id, output)

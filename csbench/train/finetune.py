@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -18,7 +19,7 @@ from transformers import WhisperForConditionalGeneration, WhisperProcessor
 from csbench.data.manifest import Utterance
 from csbench.io import atomic_path, write_json
 from csbench.train.batches import EpochSampler, FeatureStore, make_batch, matrix_language
-from csbench.train.loop import TrainSettings, train
+from csbench.train.loop import TrainSettings, erm_step, train
 
 logger = logging.getLogger(__name__)
 FINETUNE_MODES = ("full", "lora")
@@ -42,6 +43,9 @@ class FinetuneJob:
     settings: TrainSettings
     batch_size: int
     lora: LoraSettings = field(default_factory=LoraSettings)
+    #: GPU memory savers for Whisper-medium-sized bases; ignored on CPU (config: finetune.*).
+    gradient_checkpointing: bool = False
+    mixed_precision: str = "fp32"
 
 
 def prepare(model: WhisperForConditionalGeneration, mode: str, lora: LoraSettings):
@@ -74,9 +78,19 @@ def run_finetune(
     device: torch.device,
     language_of=matrix_language,
     description: str = "fine-tune",
+    batch_size_setting: str = "finetune.batch_size",
 ) -> tuple[torch.nn.Module, list[dict]]:
     """Train; return the trained model (a PeftModel for LoRA) and its history."""
     torch.manual_seed(job.settings.seed)
+    checkpointing = device.type == "cuda" and job.gradient_checkpointing
+    if checkpointing:  # non-reentrant: works with frozen embeddings (LoRA) without input grads
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    step_function = erm_step
+    if device.type == "cuda" and job.mixed_precision == "bf16":
+        if torch.cuda.is_bf16_supported():
+            step_function = partial(erm_step, autocast_dtype=torch.bfloat16)
+        else:
+            logger.warning("mixed_precision bf16: this GPU has no bf16; training in fp32")
     trained, trainable = prepare(model, job.mode, job.lora)
     trained.to(device)
     store = FeatureStore(processor, utterances)
@@ -88,8 +102,10 @@ def run_finetune(
     Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
     history = train(
         trained, trainable, batches_for_step, job.settings, checkpoint_dir, device,
-        description=description,
+        step_function=step_function, description=description, batch_size_setting=batch_size_setting,
     )
+    if checkpointing:
+        model.gradient_checkpointing_disable()
     return trained, history
 
 

@@ -1,0 +1,228 @@
+"""Hugging Face hub access in one place: local names for hub copies, downloads, and errors.
+
+Why a module of its own: cluster compute nodes often have no internet, so nothing but the
+two download rules (`download_model`, `download_dataset`, run on the submitting machine)
+may contact the hub; every later job reads the local copy these functions write. Names of
+the local copies are pure functions of the config (no hub call at DAG-build time), and a
+failed download becomes one line that names what could not be fetched and how to point
+the config at a local copy instead.
+
+Heavy imports (transformers, datasets, huggingface_hub) stay inside functions so the
+Snakefile can import this module cheaply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from csbench.data.manifest import ManifestError
+from csbench.io import atomic_path
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HUB_DIR = "results/hub"
+#: "owner/name" or "name", the shape of a Hugging Face repository id.
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+
+
+class HubDownloadError(ManifestError):
+    """A dataset download failed; the message is one line naming the repo and a fix.
+
+    A ManifestError (data that cannot be obtained is data that cannot be read), so
+    workflow jobs report it as one line instead of a traceback.
+    """
+
+
+def hub_dir(config: dict[str, Any]) -> str:
+    """Where the workflow writes its local copies of hub models and datasets."""
+    return str((config.get("hub") or {}).get("dir") or DEFAULT_HUB_DIR).rstrip("/")
+
+
+def hub_cache_dir(config_or_value: dict[str, Any] | str | None) -> str | None:
+    """The Hugging Face download cache to use (None: the library default, i.e. HF_HOME)."""
+    if isinstance(config_or_value, dict):
+        return (config_or_value.get("hub") or {}).get("cache_dir")
+    return config_or_value
+
+
+def is_hub_id(name: str) -> bool:
+    """True if `name` is shaped like a hub repository id and is not an existing local path.
+
+    A local folder wins over a hub id of the same spelling, as in `from_pretrained` and
+    `load_dataset`; an absolute or dotted path is never a hub id.
+    """
+    return bool(_HUB_ID.match(name)) and not Path(name).expanduser().exists()
+
+
+def safe_name(repo_id: str, revision: str | None = None) -> str:
+    """A folder name for a hub id: 'openai/whisper-medium' → 'openai--whisper-medium'."""
+    name = repo_id.replace("/", "--")
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", name)
+    return f"{name}@{revision}" if revision else name
+
+
+def hub_model_dir(config: dict[str, Any]) -> str | None:
+    """The local copy `download_model` writes for a hub `base_model`; None if not a hub id."""
+    base = config["base_model"]
+    if base == "local-tiny" or not is_hub_id(base):
+        return None
+    return f"{hub_dir(config)}/models/{safe_name(base)}"
+
+
+def dataset_download(spec: dict[str, Any]) -> dict[str, Any] | None:
+    """What `download_dataset` must fetch for a source entry, or None if it reads local files.
+
+    - `hf` with a hub id: one split of the dataset (`load_dataset` → `save_to_disk`); the
+      filter, limit and column mapping are applied later, so pairs reading the same split
+      of the same dataset share one download.
+    - `manifest` with `repo`: only the manifest file and the `include` patterns
+      (`snapshot_download`), so a pair reads its own audio, not the whole corpus.
+    """
+    kind = spec.get("type")
+    if kind == "hf" and is_hub_id(str(spec["id"])):
+        return {
+            "kind": "hf",
+            "id": spec["id"],
+            "config": spec.get("config"),
+            "data_dir": spec.get("data_dir"),
+            "revision": spec.get("revision"),
+            "split": spec["split"],
+        }
+    if kind == "manifest" and spec.get("repo"):
+        return {
+            "kind": "files",
+            "id": spec["repo"],
+            "revision": spec.get("revision"),
+            "patterns": sorted({spec["path"], *spec.get("include", [])}),
+            "manifest": spec["path"],
+        }
+    return None
+
+
+def download_key(download: dict[str, Any]) -> str:
+    """The folder (under `<hub dir>/datasets/`) of a download: '<repo>/<variant>'.
+
+    Readable for a dataset split ('thetaone-ai--HiKE/default.test'); a short hash of the
+    file patterns for a file snapshot, since patterns do not make a folder name.
+    """
+    repo = safe_name(download["id"], download.get("revision"))
+    if download["kind"] == "hf":
+        parts = [download.get("config") or "default"]
+        if download.get("data_dir"):
+            parts.append(str(download["data_dir"]).strip("/").replace("/", "-"))
+        parts.append(str(download["split"]))
+        variant = re.sub(r"[^A-Za-z0-9._-]", "-", ".".join(parts))
+    else:
+        digest = hashlib.sha1(json.dumps(download["patterns"]).encode()).hexdigest()[:10]
+        variant = f"files-{digest}"
+    return f"{repo}/{variant}"
+
+
+def _offline_mode() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def _error_chain(error: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def hub_failure_reason(error: BaseException) -> str:
+    """Why a hub call failed, in a few words: offline mode, no connection, not found, other.
+
+    transformers, datasets and huggingface_hub each wrap the network error differently
+    (OSError, ConnectionError, LocalEntryNotFoundError), so the whole cause chain is read.
+    """
+    chain = _error_chain(error)
+    names = {type(e).__name__ for e in chain}
+    text = " ".join(str(e) for e in chain).lower()
+    if _offline_mode() or "OfflineModeIsEnabled" in names or "offlinemodeisenabled" in text:
+        return "HF_HUB_OFFLINE is set, so the hub is not contacted"
+    if names & {"RepositoryNotFoundError", "DatasetNotFoundError", "GatedRepoError", "RevisionNotFoundError"}:
+        return "not found on the hub or access denied; check the id and revision, and run `hf auth login` for a gated repo"
+    connection = {"ConnectError", "ConnectTimeout", "ConnectionError", "gaierror", "ReadTimeout",
+                  "LocalEntryNotFoundError", "TimeoutException"}
+    if names & connection or "couldn't connect" in text or "couldn't reach" in text:
+        return "no connection to the Hugging Face hub"
+    first = str(error).strip().splitlines()
+    return first[0] if first else type(error).__name__
+
+
+def download_dataset(download: dict[str, Any], output: str | Path, cache_dir: str | None = None) -> None:
+    """Fetch one download (see `dataset_download`) into `output`, atomically."""
+    if download["kind"] == "hf":
+        _download_split(download, Path(output), cache_dir)
+    elif download["kind"] == "files":
+        _download_files(download, Path(output), cache_dir)
+    else:
+        raise ValueError(f"unknown download kind {download['kind']!r}")
+
+
+def _download_split(download: dict[str, Any], output: Path, cache_dir: str | None) -> None:
+    """`load_dataset(id, config, split)` → `save_to_disk` (audio bytes embedded: self-contained)."""
+    import datasets
+
+    name = download["id"]
+    try:
+        dataset = datasets.load_dataset(
+            name,
+            download.get("config"),
+            data_dir=download.get("data_dir"),
+            split=download["split"],
+            revision=download.get("revision"),
+            cache_dir=cache_dir,
+        )
+    except Exception as error:  # the hub, datasets and fsspec raise many types
+        raise HubDownloadError(
+            f"cannot download dataset {name} split {download['split']!r} ({hub_failure_reason(error)}): "
+            "on a machine with hub access run the download_dataset job there, or set the source's "
+            "id to a local folder saved with Dataset.save_to_disk"
+        ) from error
+    with atomic_path(output) as temporary:
+        dataset.save_to_disk(str(temporary))
+    logger.info("%s %s: %d rows → %s", name, download["split"], len(dataset), output)
+
+
+def _download_files(download: dict[str, Any], output: Path, cache_dir: str | None) -> None:
+    """`snapshot_download` of only the listed patterns of a dataset repository."""
+    from huggingface_hub import snapshot_download
+
+    name = download["id"]
+    patterns = list(download["patterns"])
+    with atomic_path(output) as temporary:
+        try:
+            snapshot_download(
+                name,
+                repo_type="dataset",
+                revision=download.get("revision"),
+                allow_patterns=patterns,
+                local_dir=str(temporary),
+                cache_dir=cache_dir,
+            )
+        except Exception as error:
+            include = " ".join(f"'{pattern}'" for pattern in patterns)
+            raise HubDownloadError(
+                f"cannot download files of dataset {name} ({hub_failure_reason(error)}): on a machine "
+                f"with hub access run `hf download {name} --repo-type dataset --include {include} "
+                f"--local-dir DIR`, then drop the source's repo and set its path to "
+                f"DIR/{download.get('manifest', '<manifest>')}"
+            ) from error
+        missing = [p for p in patterns if not any(c in p for c in "*?[") and not (Path(temporary) / p).is_file()]
+        if missing:
+            raise HubDownloadError(f"dataset {name} has no file {missing[0]!r}; check the source's path")
+        metadata = Path(temporary) / ".cache"
+        if metadata.is_dir():  # huggingface_hub's bookkeeping, not data
+            import shutil
+
+            shutil.rmtree(metadata)
+    logger.info("%s: files %s → %s", name, patterns, output)
