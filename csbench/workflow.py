@@ -29,9 +29,9 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = [ConfigError, ManifestError, LeakageError, FileNotFoundError]
     try:
         from csbench.models.loading import ModelLoadError
-        from csbench.train.loop import NonFiniteLossError
+        from csbench.train.loop import NonFiniteLossError, OutOfMemoryError
 
-        errors += [ModelLoadError, NonFiniteLossError]
+        errors += [ModelLoadError, NonFiniteLossError, OutOfMemoryError]
     except ImportError:  # torch-free jobs (data synthesis) never raise these
         pass
     return tuple(errors)

@@ -65,3 +65,29 @@ def test_nan_loss_names_step_and_batch(tiny_base, tmp_path) -> None:
         train(model, list(model.parameters()), lambda step: [batch], settings, tmp_path, torch.device("cpu"))
     message = str(error.value)
     assert "step 0" in message and "utt-a" in message and "\n" not in message
+
+
+def test_gpu_out_of_memory_names_the_batch_size_to_lower(tiny_base, tmp_path) -> None:
+    """A CUDA OOM inside a step becomes one line with the step, batch size and config key.
+
+    CI has no GPU, so the step raises the exception type PyTorch raises on CUDA OOM; the
+    handling under test (the loop's) is the code that runs on a GPU.
+    """
+    from csbench.train.loop import OutOfMemoryError
+
+    model = load_whisper(tiny_base)
+    batch = Batch(torch.zeros((3, 80, 600)), torch.tensor([[5, 6]] * 3), ["utt-a", "utt-b", "utt-c"])
+
+    def exhausting_step(model, batches, step):
+        if step == 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return torch.tensor(1.0)  # a finite loss and no gradients: the optimizer step is a no-op
+
+    settings = TrainSettings(steps=3, learning_rate=1e-3, seed=0)
+    with pytest.raises(OutOfMemoryError) as error:
+        train(model, list(model.parameters()), lambda step: [batch], settings, tmp_path, torch.device("cpu"),
+              step_function=exhausting_step, batch_size_setting="finetune.batch_size")
+    message = str(error.value)
+    assert "\n" not in message
+    assert "step 1" in message and "3 utterances per batch" in message
+    assert "lower finetune.batch_size (now 3)" in message

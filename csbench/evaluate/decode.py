@@ -16,6 +16,7 @@ from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
 from csbench.data.manifest import Utterance
 from csbench.progress import LoggedProgress
+from csbench.train.loop import OutOfMemoryError
 
 LANGUAGE_MODES = ("matrix", "first", "auto")
 
@@ -45,8 +46,12 @@ def transcribe(
     max_new_tokens: int = 96,
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float32,
+    batch_size_setting: str = "evaluate.batch_size",
 ) -> tuple[dict[str, str], dict[str, float]]:
-    """Decode every utterance; return {id: raw hypothesis} and timing statistics."""
+    """Decode every utterance; return {id: raw hypothesis} and timing statistics.
+
+    Running out of GPU memory stops with a one-line message naming `batch_size_setting`.
+    """
     ordered = sorted(utterances, key=lambda u: (language_for(u, language_mode) or "", -u.duration))
     batches: list[tuple[str | None, list[Utterance]]] = []
     for language, group in groupby(ordered, key=lambda u: language_for(u, language_mode)):
@@ -75,7 +80,11 @@ def transcribe(
     bar = LoggedProgress(total=len(utterances), desc="decode", unit="utt")
     started = time.perf_counter()
     for language, members in batches:
-        for utterance, text in zip(members, run(language, members), strict=True):
+        try:
+            texts = run(language, members)
+        except torch.cuda.OutOfMemoryError as error:
+            raise OutOfMemoryError.during("while decoding", len(members), batch_size_setting, error) from None
+        for utterance, text in zip(members, texts, strict=True):
             hypotheses[utterance.id] = text
         bar.update(len(members))
     wall = time.perf_counter() - started

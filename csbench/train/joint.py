@@ -62,6 +62,7 @@ def run_domain_generalization(
         checkpoint_dir,
         device,
         description=f"{method_name} on {'+'.join(names)}",
+        batch_size_setting="dg.batch_size",
         **bind_to_loop(method, settings),
     )
     return model, history

@@ -16,6 +16,7 @@ import logging
 import math
 import random
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,19 @@ logger = logging.getLogger(__name__)
 
 class NonFiniteLossError(RuntimeError):
     """The loss became NaN or infinite."""
+
+
+class OutOfMemoryError(RuntimeError):
+    """A step ran out of GPU memory; the message names the batch size to lower."""
+
+    @classmethod
+    def during(cls, what: str, batch_size: int, setting: str, error: BaseException) -> OutOfMemoryError:
+        """The one-line message for running out of memory while doing `what`."""
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return cls(
+            f"out of GPU memory {what} with {batch_size} utterances per batch: lower {setting} "
+            f"(now {batch_size}) or use a GPU with more memory ({first_line[:120]})"
+        )
 
 
 @dataclass(frozen=True)
@@ -54,11 +68,22 @@ BatchSource = Callable[[int], list[Batch]]
 StepFunction = Callable[[torch.nn.Module, list[Batch], int], torch.Tensor]
 
 
-def erm_step(model: torch.nn.Module, batches: list[Batch], step: int = 0) -> torch.Tensor:
-    """Plain empirical risk minimization: mean loss over the step's batches, backpropagated."""
-    losses = [model(input_features=b.input_features, labels=b.labels).loss for b in batches]
-    loss = torch.stack(losses).mean()
-    _check_finite(loss, batches)
+def erm_step(
+    model: torch.nn.Module, batches: list[Batch], step: int = 0, autocast_dtype: torch.dtype | None = None
+) -> torch.Tensor:
+    """Plain empirical risk minimization: mean loss over the step's batches, backpropagated.
+
+    With `autocast_dtype` (CUDA fine-tuning with mixed_precision: bf16) only the forward pass
+    runs under autocast and backward runs outside it, as PyTorch recommends; bf16 needs no
+    loss scaling. Without it (the default, and always on CPU) nothing changes.
+    """
+    context = (
+        torch.autocast(device_type="cuda", dtype=autocast_dtype) if autocast_dtype is not None else nullcontext()
+    )
+    with context:
+        losses = [model(input_features=b.input_features, labels=b.labels).loss for b in batches]
+        loss = torch.stack(losses).float().mean()
+    _check_finite(loss, batches, step)
     loss.backward()
     return loss.detach()
 
@@ -91,13 +116,16 @@ def train(
     device: torch.device,
     step_function: StepFunction = erm_step,
     description: str = "train",
+    batch_size_setting: str = "the batch size",
     optimizer_factory: Callable[[list[torch.nn.Parameter]], torch.optim.Optimizer] | None = None,
     method_state: Any = None,
 ) -> list[dict]:
     """Run `settings.steps` optimizer steps, resuming from `checkpoint_dir` if it holds one.
 
     `method_state` (an object with `state_dict`/`load_state_dict`, e.g. Fishr's running
-    variances) is checkpointed with the model. Returns the training history (step, loss,
+    variances) is checkpointed with the model. Running out of GPU memory stops the job with
+    the step, the utterances per step and `batch_size_setting` (the config key to lower)
+    rather than a CUDA traceback. Returns the training history (step, loss,
     learning rate) for the log and tests.
     """
     checkpoint_path = Path(checkpoint_dir) / "checkpoint.pt"
@@ -125,7 +153,11 @@ def train(
     for step in range(start, settings.steps):
         batches = [batch.to(device) for batch in batches_for_step(step)]
         optimizer.zero_grad(set_to_none=True)
-        loss = step_function(model, batches, step)
+        try:
+            loss = step_function(model, batches, step)
+        except torch.cuda.OutOfMemoryError as error:
+            per_step = sum(len(batch.ids) for batch in batches)
+            raise OutOfMemoryError.during(f"at training step {step}", per_step, batch_size_setting, error) from None
         _check_finite(loss, batches, step)
         grad_norm = torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
         if not math.isfinite(float(grad_norm)):

@@ -61,7 +61,8 @@ def pretrain_local_base(
         batch_size=options.get("batch_size", 16),
     )
     trained, history = run_finetune(
-        model, processor, train_set, job, checkpoint_dir, device, description="pretrain base"
+        model, processor, train_set, job, checkpoint_dir, device, description="pretrain base",
+        batch_size_setting="local_base.batch_size",
     )
     hypotheses, _ = transcribe(trained, processor, dev_set, "matrix", device=device)
     references = [u.text for u in dev_set]
