@@ -1,4 +1,17 @@
-# Report stage: score the raw predictions, write tidy and paper-style tables and plots.
+# Report stage: score the raw predictions against the test manifests (rates, bootstrap
+# intervals, paired tests), write tidy and paper-style tables, and every figure as PNG
+# (report, slides) and PDF (paper). Outputs are written atomically by csbench.io.
+import importlib.util
+
+# Parquet needs pyarrow, an optional extra and not a csbench dependency: the output is
+# declared (and written) only where pyarrow is installed; summary.csv always is.
+SUMMARY_PARQUET = (
+    {"parquet": "results/tables/summary.parquet"}
+    if importlib.util.find_spec("pyarrow") is not None
+    else {}
+)
+# Resamples of every bootstrap interval and paired test (seeded with config["seed"]).
+BOOTSTRAP_RESAMPLES = 1000
 
 
 rule summarize:
@@ -6,17 +19,43 @@ rule summarize:
         predictions=prediction_files(),
         tests=expand("results/data/pairs/{pair}/test.jsonl", pair=EVAL_PAIRS),
     output:
+        **SUMMARY_PARQUET,
         summary=report(
             "results/tables/summary.csv",
             caption="../report/summary.rst",
             category="Tables",
+            labels={"table": "tidy scores", "format": "CSV"},
         ),
         markdown=report(
             "results/tables/paper_table.md",
             caption="../report/paper_table.rst",
             category="Tables",
+            labels={"table": "paper table", "format": "Markdown"},
         ),
-        latex="results/tables/paper_table.tex",
+        latex=report(
+            "results/tables/paper_table.tex",
+            caption="../report/paper_table.rst",
+            category="Tables",
+            labels={"table": "paper table", "format": "LaTeX"},
+        ),
+        markdown_ci=report(
+            "results/tables/paper_table_ci.md",
+            caption="../report/paper_table_ci.rst",
+            category="Tables",
+            labels={"table": "paper table with 95% CIs", "format": "Markdown"},
+        ),
+        latex_ci=report(
+            "results/tables/paper_table_ci.tex",
+            caption="../report/paper_table_ci.rst",
+            category="Tables",
+            labels={"table": "paper table with 95% CIs", "format": "LaTeX"},
+        ),
+        per_pair=report(
+            "results/tables/per_pair.md",
+            caption="../report/per_pair.rst",
+            category="Tables",
+            labels={"table": "per-pair breakdown", "format": "Markdown"},
+        ),
     log:
         "results/logs/report/summarize.log",
     conda:
@@ -25,6 +64,10 @@ rule summarize:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        seed=config["seed"],
+        bootstrap_resamples=BOOTSTRAP_RESAMPLES,
+        confidence=0.95,
     script:
         "../scripts/summarize.py"
 
@@ -37,11 +80,49 @@ rule plot:
             "results/plots/mer_heatmap.png",
             caption="../report/mer_heatmap.rst",
             category="Plots",
+            labels={"figure": "MER heatmap", "format": "PNG"},
+        ),
+        heatmap_pdf=report(
+            "results/plots/mer_heatmap.pdf",
+            caption="../report/mer_heatmap.rst",
+            category="Plots",
+            labels={"figure": "MER heatmap", "format": "PDF"},
         ),
         seen_vs_unseen=report(
             "results/plots/seen_vs_unseen.png",
             caption="../report/seen_vs_unseen.rst",
             category="Plots",
+            labels={"figure": "seen vs unseen", "format": "PNG"},
+        ),
+        seen_vs_unseen_pdf=report(
+            "results/plots/seen_vs_unseen.pdf",
+            caption="../report/seen_vs_unseen.rst",
+            category="Plots",
+            labels={"figure": "seen vs unseen", "format": "PDF"},
+        ),
+        merge_scaling=report(
+            "results/plots/unseen_vs_merged_pairs.png",
+            caption="../report/unseen_vs_merged_pairs.rst",
+            category="Plots",
+            labels={"figure": "unseen MER vs merged pairs", "format": "PNG"},
+        ),
+        merge_scaling_pdf=report(
+            "results/plots/unseen_vs_merged_pairs.pdf",
+            caption="../report/unseen_vs_merged_pairs.rst",
+            category="Plots",
+            labels={"figure": "unseen MER vs merged pairs", "format": "PDF"},
+        ),
+        per_language=report(
+            "results/plots/per_language_unseen.png",
+            caption="../report/per_language_unseen.rst",
+            category="Plots",
+            labels={"figure": "per-language error, unseen pairs", "format": "PNG"},
+        ),
+        per_language_pdf=report(
+            "results/plots/per_language_unseen.pdf",
+            caption="../report/per_language_unseen.rst",
+            category="Plots",
+            labels={"figure": "per-language error, unseen pairs", "format": "PDF"},
         ),
     log:
         "results/logs/report/plot.log",

@@ -238,6 +238,7 @@ def summary_rows(
         for metric, (value, n_tokens) in run.values.items():
             rows.append({**shared, "metric": metric, "value": value, "n_tokens": n_tokens})
     table = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    table["n_tokens"] = table["n_tokens"].astype("Int64")  # a count: "1581", not "1581.000000"
     return table.sort_values(["kind", "model", "pair", "metric"], kind="stable").reset_index(drop=True)
 
 

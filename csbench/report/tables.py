@@ -1,73 +1,60 @@
-"""Score raw predictions into a tidy table and a paper-style table.
+"""Paper-style tables from the tidy summary: models × pairs, per-pair breakdowns, parquet.
 
-Scoring happens here, not at decoding time, so a change of normalization or a new metric
-re-scores stored predictions without decoding again (Open ASR Leaderboard practice).
+Scoring lives in ``csbench.report.scoring`` (re-exported here for existing imports); this
+module only reshapes and formats, so tables can be rebuilt from summary.csv alone.
 """
 
 from __future__ import annotations
 
-import json
+import importlib.util
+import math
 from pathlib import Path
 
 import pandas as pd
 
-from csbench.metrics import character_error_rate, mixed_error_rate, word_error_rate
+from csbench.io import atomic_path
+from csbench.report.scoring import (
+    LANGUAGE_METRIC_PREFIX,
+    MODEL_COLUMNS,
+    describe_model,
+    score_predictions,
+)
 
-METRICS = {"mer": mixed_error_rate, "wer": word_error_rate, "cer": character_error_rate}
-MODEL_COLUMNS = ["model", "kind", "method", "mode", "members", "n_members"]
+__all__ = [
+    "MODEL_COLUMNS",
+    "best_per_column",
+    "confidence_tables",
+    "describe_model",
+    "model_order",
+    "paper_table",
+    "per_pair_markdown",
+    "score_predictions",
+    "to_latex",
+    "to_markdown",
+    "write_parquet",
+]
+
+KIND_ORDER = {"base": 0, "finetune": 1, "merge": 2, "dg": 3}
+#: Paper-table columns that average pairs and so have no bootstrap interval of their own.
+AVERAGE_COLUMNS = ("seen avg", "unseen avg")
+#: A confidence interval: (low bounds, high bounds), each shaped like the paper table.
+Intervals = tuple[pd.DataFrame, pd.DataFrame]
 
 
-def describe_model(model_id: str) -> dict[str, object]:
-    """Split a model id (base, finetune/MODE/PAIR, merge/METHOD/MODE/COMBO) into columns."""
-    kind, *rest = model_id.split("/")
-    if kind == "base":
-        return {"model": model_id, "kind": "base", "method": "zero-shot", "mode": "", "members": "",
-                "n_members": 0}
-    if kind == "finetune":
-        mode, pair = rest
-        return {"model": model_id, "kind": "finetune", "method": "finetune", "mode": mode,
-                "members": pair, "n_members": 1}
-    if kind == "merge":
-        method, mode, combo = rest
-        return {"model": model_id, "kind": "merge", "method": method, "mode": mode,
-                "members": combo, "n_members": combo.count("+") + 1}
-    if kind == "dg":
-        method, combo = rest
-        return {"model": model_id, "kind": "dg", "method": method, "mode": "full",
-                "members": combo, "n_members": combo.count("+") + 1}
-    raise ValueError(f"unknown model id {model_id!r}")
+def model_order(models: list[str] | pd.Index) -> list[str]:
+    """Base first, then fine-tunes, merges, DG models, each alphabetically: the reading order."""
+    return sorted(models, key=lambda model: (KIND_ORDER.get(str(model).split("/")[0], 9), str(model)))
 
 
-def score_predictions(prediction_files: list[str | Path], seen_pairs: list[str]) -> pd.DataFrame:
-    """One row per model × pair × metric with the model's and pair's descriptors."""
-    rows = []
-    for path in prediction_files:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        references = [u["reference"] for u in data["utterances"]]
-        hypotheses = [u["hypothesis"] for u in data["utterances"]]
-        described = describe_model(data["model"])
-        for metric, function in METRICS.items():
-            rows.append(
-                {
-                    **described,
-                    "pair": data["pair"],
-                    "pair_type": "seen" if data["pair"] in seen_pairs else "unseen",
-                    "metric": metric,
-                    "value": function(references, hypotheses),
-                    "n_utterances": len(references),
-                    "rtfx": data["timing"]["rtfx"],
-                    "language_mode": data["language_mode"],
-                }
-            )
-    return pd.DataFrame(rows).sort_values(["kind", "model", "pair", "metric"], kind="stable")
+def _pairs(scores: pd.DataFrame, pair_type: str) -> list[str]:
+    return sorted(scores.loc[scores["pair_type"] == pair_type, "pair"].unique())
 
 
 def paper_table(summary: pd.DataFrame, metric: str = "mer") -> pd.DataFrame:
     """Rows = models; columns = each seen pair, seen average, each unseen pair, unseen average."""
     scores = summary[summary["metric"] == metric]
     wide = scores.pivot_table(index="model", columns="pair", values="value", aggfunc="first")
-    seen = sorted(scores.loc[scores["pair_type"] == "seen", "pair"].unique())
-    unseen = sorted(scores.loc[scores["pair_type"] == "unseen", "pair"].unique())
+    seen, unseen = _pairs(scores, "seen"), _pairs(scores, "unseen")
     table = pd.DataFrame(index=wide.index)
     for pair in seen:
         table[pair] = wide[pair]
@@ -75,43 +62,167 @@ def paper_table(summary: pd.DataFrame, metric: str = "mer") -> pd.DataFrame:
     for pair in unseen:
         table[pair] = wide[pair]
     table["unseen avg"] = wide[unseen].mean(axis=1) if unseen else float("nan")
-    order = {"base": 0, "finetune": 1, "merge": 2, "dg": 3}
-    table = table.loc[sorted(table.index, key=lambda m: (order.get(m.split("/")[0], 9), m))]
+    table = table.loc[model_order(table.index)]
     table.index.name = "model"
     return table
 
 
-def best_per_column(table: pd.DataFrame) -> dict[str, str]:
-    """The model with the lowest error per column (ties: first in table order)."""
-    return {column: table[column].idxmin() for column in table.columns if table[column].notna().any()}
+def confidence_tables(summary: pd.DataFrame, table: pd.DataFrame, metric: str = "mer") -> Intervals:
+    """Bootstrap bounds (``ci_low``, ``ci_high``) laid out like ``table``; averages stay empty.
+
+    An average over pairs has no interval here: the pairs' intervals cannot be combined
+    into one without the per-utterance counts, and a wrong interval is worse than none.
+    """
+    scores = summary[summary["metric"] == metric]
+    bounds = []
+    for column in ("ci_low", "ci_high"):
+        if column not in scores:
+            bounds.append(pd.DataFrame(float("nan"), index=table.index, columns=table.columns))
+            continue
+        wide = scores.pivot_table(index="model", columns="pair", values=column, aggfunc="first", dropna=False)
+        bounds.append(wide.reindex(index=table.index, columns=table.columns).astype(float))
+    return bounds[0], bounds[1]
 
 
-def to_markdown(table: pd.DataFrame, metric: str = "mer") -> str:
-    """Markdown with the best value per column in bold."""
-    best = best_per_column(table)
-    formatted = table.copy().astype(object)
+def best_per_column(table: pd.DataFrame) -> dict[str, list[str]]:
+    """Per column, every model with the lowest error (all of them when tied)."""
+    best: dict[str, list[str]] = {}
     for column in table.columns:
-        formatted[column] = [
-            f"**{value:.3f}**" if model == best.get(column) else f"{value:.3f}"
-            for model, value in table[column].items()
-        ]
-    title = f"{metric.upper()} (lower is better; best per column in bold)\n\n"
-    return title + formatted.to_markdown() + "\n"
+        values = table[column].astype(float)
+        if values.notna().any():
+            best[column] = [str(model) for model in values.index[values == values.min()]]
+    return best
 
 
-def to_latex(table: pd.DataFrame, metric: str = "mer") -> str:
-    """A booktabs LaTeX table with the best value per column in bold."""
+def _number(value: float) -> str:
+    """Three decimals (rates in [0, 1]); an en dash for a missing value, never "nan"."""
+    return "–" if pd.isna(value) else f"{value:.3f}"
+
+
+def _cells(table: pd.DataFrame, ci: Intervals | None, bold: str, interval: str) -> pd.DataFrame:
+    """Formatted strings: value (with its interval when given), best per column in bold.
+
+    ``bold`` and ``interval`` are format strings, so Markdown and LaTeX share one layout.
+    """
     best = best_per_column(table)
-    escaped = table.copy()
-    escaped.index = [name.replace("_", r"\_") for name in table.index]
-    styler = escaped.style.format("{:.3f}")
-    for column, model in best.items():
-        styler = styler.map(
-            lambda _v: "textbf:--rwrap;", subset=pd.IndexSlice[[model.replace("_", r"\_")], [column]]
-        )
-    return styler.to_latex(
+    cells = pd.DataFrame(index=table.index, columns=table.columns, dtype=object)
+    for column in table.columns:
+        for model, value in table[column].items():
+            text = _number(value)
+            if str(model) in best.get(column, []):
+                text = bold.format(text)
+            if ci is not None and not math.isnan(ci[0].at[model, column]):
+                low, high = ci[0].at[model, column], ci[1].at[model, column]
+                text += interval.format(_number(low), _number(high))
+            cells.at[model, column] = text
+    return cells
+
+
+def to_markdown(table: pd.DataFrame, metric: str = "mer", ci: Intervals | None = None) -> str:
+    """Markdown with the best value per column in bold; with ``ci``, ``0.412 [0.380, 0.450]``."""
+    cells = _cells(table, ci, "**{}**", " [{}, {}]")
+    title = f"{metric.upper()} (lower is better; best per column in bold"
+    if ci is not None:
+        title += "; 95% bootstrap interval over utterances in brackets, none for averages"
+    return title + ")\n\n" + _markdown(cells) + "\n"
+
+
+def _markdown(cells: pd.DataFrame) -> str:
+    """Markdown of pre-formatted cells: model names left, numbers right, no re-parsing.
+
+    tabulate would otherwise parse "0.400" back into a float and print it as "0.4".
+    """
+    return cells.to_markdown(disable_numparse=True, colalign=("left",) + ("right",) * len(cells.columns))
+
+
+def _latex_escape(text: str) -> str:
+    return text.replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
+
+
+def to_latex(table: pd.DataFrame, metric: str = "mer", ci: Intervals | None = None) -> str:
+    """A booktabs LaTeX table, best value per column in bold, optional intervals."""
+    cells = _cells(table, ci, r"\textbf{{{}}}", r" {{\scriptsize[{}, {}]}}")
+    cells.index = [_latex_escape(str(name)) for name in cells.index]
+    cells.columns.name = "model"  # one header row: "model" above the model names
+    caption = f"{metric.upper()} per model and language pair (lower is better)."
+    if ci is not None:
+        caption += " Brackets: 95\\% bootstrap confidence interval over utterances."
+    return cells.style.to_latex(
+        column_format="l" + "r" * len(cells.columns),
         hrules=True,
-        caption=f"{metric.upper()} per model and language pair (lower is better).",
-        label=f"tab:csbench-{metric}",
+        caption=caption,
+        label=f"tab:csbench-{metric}{'-ci' if ci is not None else ''}",
         position_float="centering",
     )
+
+
+def _p_value(value: float) -> str:
+    return "" if pd.isna(value) else f"{value:.3f}"
+
+
+def per_pair_markdown(summary: pd.DataFrame, n_resamples: int = 1000) -> str:
+    """One Markdown section per pair: every metric per model, MER with interval and p-values.
+
+    The paper table shows one number per cell; this is where a reader checks *why*: which
+    language of the pair a model fails on (error_rate_<lang>), whether it fails on the
+    switched words (PIER), whether it writes the wrong script, and whether a difference is
+    significant.
+    """
+    lines = [
+        "# Per-pair breakdown",
+        "",
+        "Corpus-level rates (lower is better; best MER per pair in bold). MER 95% CI: percentile "
+        f"bootstrap over utterances ({n_resamples} resamples). p vs base / p vs best FT: paired "
+        "bootstrap p-value for \"this model's MER is lower\" (one-sided; 0.000 means no resample "
+        "favoured the other model). error_rate_xx: edits charged to language xx per xx token. "
+        "script_confusion: share of hypothesis letter tokens in a script of neither language.",
+        "",
+    ]
+    pair_types = summary.drop_duplicates("pair").set_index("pair")["pair_type"]
+    pairs = sorted(pair_types.index, key=lambda pair: (pair_types[pair] != "seen", pair))
+    for pair in pairs:
+        rows = summary[summary["pair"] == pair]
+        values = rows.pivot_table(index="model", columns="metric", values="value", aggfunc="first")
+        values = values.loc[model_order(values.index)]
+        mer = rows[rows["metric"] == "mer"].set_index("model").reindex(values.index)
+        best = values["mer"].min() if "mer" in values else float("nan")
+        table = pd.DataFrame(index=values.index)
+        table.index.name = "model"
+        if "mer" in values:
+            table["MER"] = [f"**{_number(v)}**" if v == best else _number(v) for v in values["mer"]]
+            if {"ci_low", "ci_high"} <= set(mer.columns):
+                table["MER 95% CI"] = [
+                    "" if pd.isna(low) else f"[{_number(low)}, {_number(high)}]"
+                    for low, high in zip(mer["ci_low"], mer["ci_high"], strict=True)
+                ]
+            for column, label in (("p_vs_base", "p vs base"), ("p_vs_best_finetune", "p vs best FT")):
+                if column in mer.columns:
+                    table[label] = [_p_value(v) for v in mer[column]]
+        languages = sorted(m for m in values.columns if m.startswith(LANGUAGE_METRIC_PREFIX))
+        for metric in ["wer", "cer", "pier", *languages, "script_confusion"]:
+            if metric in values:
+                table[metric] = [_number(v) for v in values[metric]]
+        best_finetune = ""
+        if "best_finetune" in mer.columns and mer["best_finetune"].notna().any():
+            best_finetune = f"; best single-pair fine-tune: `{mer['best_finetune'].dropna().iloc[0]}`"
+        n_utterances = int(rows["n_utterances"].max())
+        lines += [
+            f"## {pair} ({pair_types[pair]} pair; {n_utterances} utterances{best_finetune})",
+            "",
+            _markdown(table),
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def write_parquet(summary: pd.DataFrame, path: str | Path) -> bool:
+    """Write ``summary`` as Parquet when pyarrow is installed; False (and nothing) otherwise.
+
+    Parquet keeps dtypes (no float round-trip through text) for analysis at scale, but it
+    is optional: csbench does not depend on pyarrow, so without it the CSV is the table.
+    """
+    if importlib.util.find_spec("pyarrow") is None:
+        return False
+    with atomic_path(path) as temporary:
+        summary.to_parquet(temporary, index=False, engine="pyarrow")
+    return True

@@ -1,0 +1,154 @@
+"""Decoding speed: csbench's batched decoding against a one-at-a-time transformers pipeline.
+
+Evaluation decodes every model on every pair (models × pairs jobs), so its speed decides
+what a study costs. csbench sorts utterances by length, groups them by decoder language
+and decodes whole batches with one ``generate`` call (``csbench.evaluate.decode.transcribe``);
+the usual baseline calls ``transformers.pipeline("automatic-speech-recognition")`` once per
+utterance. This runs both on the same model, the same utterances, the same greedy settings
+and the same language tokens, in one process, and prints their RTFx (audio seconds per wall
+second, decoding only, after a warm-up, audio already in memory: Open ASR Leaderboard
+practice) side by side with their ratio. Runs alternate between the two methods and the
+median is reported, so a background load slows both alike.
+
+Usage (from the repository root)::
+
+    python benchmarks/decode_rtfx.py                         # tiny Whisper + synthetic en-ko speech
+    python benchmarks/decode_rtfx.py --model results/base/local-tiny \\
+        --manifest results/data/pairs/en-ko/test.jsonl        # a study's base and test set
+
+Without ``--model`` a randomly initialized tiny Whisper of the default local base's size
+(d_model 192, 2 + 2 layers) is built; untrained, it rarely emits end-of-text, so both methods
+decode ``--max-new-tokens`` tokens per utterance: the same work for each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from csbench.data.manifest import Utterance, read_manifest  # noqa: E402
+from csbench.evaluate.decode import language_for, transcribe  # noqa: E402
+
+TARGET_RATIO = 3.0
+
+
+def synthetic_setup(workdir: Path, utterances: int, seed: int) -> tuple[Path, Path]:
+    """A tiny Whisper (tokenizer trained on en-ko text) and an en-ko test set, in ``workdir``."""
+    from csbench.data.synthesize import sentence_pool, synthesize_split
+    from csbench.models.tiny import TinyWhisperSpec, build_tiny_whisper
+    from csbench.models.tokenizer import train_tokenizer
+
+    manifest = workdir / "en-ko" / "test.jsonl"
+    synthesize_split("en-ko", "test", {"test": utterances}, manifest, workdir / "en-ko" / "test_audio", seed=seed)
+    texts = [s.text for s in sentence_pool("en-ko", {"train": 200}, "train", seed, ("word", "phrase", "sentence"))]
+    spec = TinyWhisperSpec()
+    tokenizer = train_tokenizer(texts, vocab_size=1000, window_s=spec.window_s)
+    model, processor = build_tiny_whisper(tokenizer, spec, seed=seed)
+    model_dir = workdir / "tiny"
+    model.save_pretrained(model_dir)
+    processor.save_pretrained(model_dir)
+    return model_dir, manifest
+
+
+def pipeline_decode(asr, utterances: list[Utterance], audio: dict, language_mode: str,
+                    max_new_tokens: int) -> tuple[dict[str, str], float]:
+    """One pipeline call per utterance (the common baseline); returns hypotheses and wall seconds."""
+    def call(utterance: Utterance) -> str:
+        generate_kwargs = {"language": language_for(utterance, language_mode), "task": "transcribe",
+                           "max_new_tokens": max_new_tokens, "do_sample": False, "num_beams": 1}
+        output = asr({"raw": audio[utterance.id], "sampling_rate": 16_000}, generate_kwargs=generate_kwargs)
+        return output["text"]
+
+    call(utterances[0])  # warm-up, excluded from timing as in transcribe()
+    hypotheses = {}
+    started = time.perf_counter()
+    for utterance in utterances:
+        hypotheses[utterance.id] = call(utterance)
+    return hypotheses, time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="a saved Whisper folder (default: build a tiny one)")
+    parser.add_argument("--manifest", type=Path, help="a test manifest (default: synthesize en-ko)")
+    parser.add_argument("--utterances", type=int, default=32, help="synthetic utterances (or first N of --manifest)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--max-new-tokens", type=int, default=96)
+    parser.add_argument("--language-mode", default="matrix", choices=("matrix", "first", "auto"))
+    parser.add_argument("--repeats", type=int, default=3, help="alternating runs per method; median reported")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="also write the numbers here")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from transformers import pipeline
+    from transformers.utils import logging as hf_logging
+
+    from csbench.models.loading import load_processor, load_whisper
+
+    hf_logging.set_verbosity_error()  # the pipeline's per-call notices would swamp the table
+    with tempfile.TemporaryDirectory(prefix="decode-rtfx-") as scratch:
+        model_dir, manifest = args.model, args.manifest
+        if model_dir is None or manifest is None:
+            built_model, built_manifest = synthetic_setup(Path(scratch), args.utterances, args.seed)
+            model_dir, manifest = model_dir or built_model, manifest or built_manifest
+        utterances = read_manifest(manifest)[: args.utterances]
+        device = torch.device(args.device)
+        model, processor = load_whisper(model_dir, device), load_processor(model_dir)
+        asr = pipeline("automatic-speech-recognition", model=model, tokenizer=processor.tokenizer,
+                       feature_extractor=processor.feature_extractor, device=device)
+        audio = {u.id: u.load_audio() for u in utterances}
+        audio_s = sum(len(samples) for samples in audio.values()) / 16_000
+        batched_walls, pipeline_walls = [], []
+        for _ in range(args.repeats):
+            batched, timing = transcribe(model, processor, utterances, args.language_mode, args.batch_size,
+                                         args.max_new_tokens, device)
+            batched_walls.append(timing["wall_s"])
+            single, wall = pipeline_decode(asr, utterances, audio, args.language_mode, args.max_new_tokens)
+            pipeline_walls.append(wall)
+    batched_wall, pipeline_wall = statistics.median(batched_walls), statistics.median(pipeline_walls)
+    same = sum(batched[u.id].strip() == single[u.id].strip() for u in utterances)
+    numbers = {
+        "model": str(args.model or "tiny random Whisper (default local-base size)"),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "utterances": len(utterances),
+        "audio_s": audio_s,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "batch_size": args.batch_size,
+        "max_new_tokens": args.max_new_tokens,
+        "repeats": args.repeats,
+        "batched_wall_s": batched_wall,
+        "batched_rtfx": audio_s / batched_wall,
+        "pipeline_wall_s": pipeline_wall,
+        "pipeline_rtfx": audio_s / pipeline_wall,
+        "ratio": pipeline_wall / batched_wall,
+        "identical_hypotheses": same,
+    }
+    print(f"model: {numbers['model']} ({numbers['parameters'] / 1e6:.2f} M parameters), {len(utterances)} "
+          f"utterances, {audio_s:.1f} s of audio, device {device}, {numbers['threads']} threads, "
+          f"median of {args.repeats} alternating runs")
+    print(f"{'method':<44}{'wall s':>9}{'RTFx':>9}")
+    print(f"{f'csbench batched (batch size {args.batch_size})':<44}{batched_wall:>9.2f}{numbers['batched_rtfx']:>9.1f}")
+    print(f"{'transformers pipeline, one utterance a call':<44}{pipeline_wall:>9.2f}{numbers['pipeline_rtfx']:>9.1f}")
+    verdict = "meets" if numbers["ratio"] >= TARGET_RATIO else "BELOW"
+    print(f"speed-up (batched RTFx / pipeline RTFx): {numbers['ratio']:.2f}x ({verdict} the {TARGET_RATIO:.0f}x target)")
+    print(f"identical hypotheses: {same}/{len(utterances)}")
+    if args.json:
+        args.json.write_text(json.dumps(numbers, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
