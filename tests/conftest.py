@@ -38,3 +38,14 @@ def tiny_base(tmp_path_factory, speech) -> Path:
     model.save_pretrained(path)
     processor.save_pretrained(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def micro_study(tmp_path_factory) -> Path:
+    """Run the whole micro study (tests/configs/micro.yaml) once; tests read its outputs."""
+    from workflow_utils import REPO, run_snakemake
+
+    workdir = tmp_path_factory.mktemp("micro")
+    result = run_snakemake(workdir, REPO / "tests/configs/micro.yaml", "--cores", "2")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return workdir

@@ -100,5 +100,8 @@ def test_default_dag_has_every_job(tmp_path) -> None:
     assert counts["merge_recipe"] == 24
     assert counts["finetune"] == 6
     assert counts["train_dg"] == 4
-    # seen pairs: train + test (dev is read only by later stages); unseen pairs: test only.
-    assert counts["synthesize_pair"] == 3 * 2 + 2
+    # seen pairs: train, dev (merge grid search) and test; unseen pairs: test only.
+    assert counts["synthesize_pair"] == 3 * 3 + 2
+    assert counts["synthesize_monolingual"] == 4 * 2
+    assert counts["check_leakage"] == 2
+    assert counts["analyze_task_vectors"] == 2

@@ -16,15 +16,6 @@ MICRO = REPO / "tests" / "configs" / "micro.yaml"
 pytestmark = pytest.mark.workflow
 
 
-@pytest.fixture(scope="module")
-def micro_study(tmp_path_factory) -> Path:
-    """Run the whole micro study once; tests below read its outputs."""
-    workdir = tmp_path_factory.mktemp("micro")
-    result = snakemake(workdir, MICRO, "--cores", "2")
-    assert result.returncode == 0, result.stderr[-4000:]
-    return workdir
-
-
 def expected_models(config: dict) -> set[str]:
     from csbench.languages import all_combinations, canonical_pair
 
