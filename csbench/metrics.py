@@ -66,6 +66,9 @@ language, so tag at the granularity you want scored.
   (Unicode category L*; digits and the like say nothing about script), the fraction
   whose first character's script is neither language's script. Japanese accepts kana
   and Han.
+- ``language_swap_rate``: the other face of script confusion: reference tokens
+  substituted by a token in the script of the pair's *other* language ("meeting" heard
+  as "미팅"), over all reference tokens. Zero by construction for same-script pairs.
 
 Statistics: ``bootstrap_ci`` is a percentile bootstrap of the corpus-level rate over
 utterances; ``paired_bootstrap`` is Koehn's (2004) paired bootstrap and returns the
@@ -102,6 +105,7 @@ __all__ = [
     "pier",
     "pier_error_counts",
     "script_confusion_rate",
+    "language_swap_rate",
     "word_error_counts",
     "word_error_rate",
 ]
@@ -452,6 +456,43 @@ def script_confusion_rate(hypotheses: list[str], languages: tuple[str, str]) -> 
         return 0.0
     confused = sum(char_script(token[0]) not in allowed for token in letters)
     return confused / len(letters)
+
+
+def language_swap_rate(
+    tagged_references: list[TaggedReference], hypotheses: list[str], languages: tuple[str, str]
+) -> float:
+    """Fraction of reference tokens replaced by a token in the *other* language's script.
+
+    The second face of script confusion: "meeting" heard as "미팅" is a substitution like
+    any other for the error rates, but it says the model answered in the wrong language of
+    the pair (transliterated), not that it misheard. A substitution counts as a swap when
+    the hypothesis token's script belongs to the other language of the pair and not to the
+    reference token's own language. Only pairs whose languages are written in different
+    scripts can show a swap (de-en cannot; 0.0). Corpus-level over reference tokens; an
+    empty corpus raises ``ValueError`` like every rate.
+    """
+    scripts = {code: _allowed_scripts((code, code)) for code in languages}
+    swaps = total = 0
+    _check_pairs(tagged_references, hypotheses)
+    for tagged, hypothesis in zip(tagged_references, hypotheses, strict=True):
+        tokens, token_languages = _expand_tagged(tagged)
+        hypothesis_tokens = mixed_tokens(hypothesis)
+        total += len(tokens)
+        for chunk in _align(tokens, hypothesis_tokens):
+            if chunk.type != "substitute":
+                continue
+            pairs = zip(range(chunk.ref_start_idx, chunk.ref_end_idx),
+                        range(chunk.hyp_start_idx, chunk.hyp_end_idx), strict=True)
+            for ref_index, hyp_index in pairs:
+                own = token_languages[ref_index]
+                if own not in scripts or not _starts_with_letter(hypothesis_tokens[hyp_index]):
+                    continue
+                script = char_script(hypothesis_tokens[hyp_index][0])
+                other = next((code for code in languages if code != own), own)
+                swaps += script in scripts[other] and script not in scripts[own]
+    if total == 0:
+        raise ValueError(_NO_REFERENCE_TOKENS)
+    return swaps / total
 
 
 # ----------------------------------------------------------------------- bootstrap

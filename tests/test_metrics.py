@@ -14,6 +14,7 @@ from csbench.metrics import (
     bootstrap_ci,
     character_error_counts,
     character_error_rate,
+    language_swap_rate,
     mixed_error_counts,
     mixed_error_rate,
     mixed_tokens,
@@ -447,3 +448,32 @@ def test_paired_bootstrap_requires_same_utterances() -> None:
         paired_bootstrap([ErrorCounts(0, 0, 0, 3)], [])
     with pytest.raises(ValueError, match="same order"):
         paired_bootstrap([ErrorCounts(0, 0, 0, 3)], [ErrorCounts(0, 0, 0, 5)])
+
+
+# ------------------------------------------------------------------ language swaps
+
+
+def test_language_swap_hangul_for_an_english_word() -> None:
+    # 어,제,meeting,에,서 (5 reference tokens); "meeting" heard as 미,팅: one substitution
+    # by a Hangul token (Korean's script, not English's) plus one insertion -> 1 / 5.
+    tagged = [[("어제", "ko"), ("meeting", "en"), ("에서", "ko")]]
+    assert language_swap_rate(tagged, ["어제 미팅 에서"], ("ko", "en")) == pytest.approx(1 / 5)
+    assert language_swap_rate(tagged, ["어제 meeting 에서"], ("en", "ko")) == 0.0
+    # Korean heard in Latin letters: both syllables substituted by English-script tokens.
+    assert language_swap_rate([[("회의", "ko")]], ["hoe ui"], ("ko", "en")) == 1.0
+
+
+def test_language_swap_kana_and_third_scripts() -> None:
+    # "bacon" heard as ベ,ー,コ,ン: one substitution by kana (Japanese's script) -> 1 / 1.
+    assert language_swap_rate([[("bacon", "en")]], ["ベーコン"], ("ja", "en")) == 1.0
+    # For ko-en, kana is neither language's script: script confusion, not a swap.
+    assert language_swap_rate([[("bacon", "en")]], ["ベーコン"], ("ko", "en")) == 0.0
+    assert script_confusion_rate(["ベーコン"], ("ko", "en")) == 1.0
+
+
+def test_language_swap_is_zero_for_same_script_pairs_and_empty_hypotheses() -> None:
+    tagged = [[("ich", "de"), ("meeting", "en")]]
+    assert language_swap_rate(tagged, ["ich mieting"], ("de", "en")) == 0.0  # Latin is both
+    assert language_swap_rate(tagged, [""], ("de", "en")) == 0.0  # deletions are no swaps
+    with pytest.raises(ValueError, match="no tokens"):
+        language_swap_rate([[]], ["hallo"], ("de", "en"))

@@ -11,7 +11,8 @@ What a row holds (one per model × pair × metric):
 - ``value``: the corpus-level rate (total edits / total reference tokens).
 - ``ci_low``/``ci_high``: a percentile bootstrap interval over *utterances* for every metric
   that has per-utterance edit counts (mer, wer, cer, pier, error_rate_<lang>); empty for
-  ``script_confusion``, which is a token fraction without an edit alignment.
+  ``script_confusion`` and ``language_swap``, token fractions without per-utterance
+  edit counts.
 - ``p_vs_base``/``p_vs_best_finetune`` (``mer`` rows only): Koehn's paired bootstrap p-value
   for "this model has a lower MER than the base / than the best single-pair fine-tune on
   this pair" (one-sided; small is significant). ``best_finetune`` names that fine-tune
@@ -38,6 +39,7 @@ from csbench.metrics import (
     ErrorCounts,
     bootstrap_ci,
     character_error_counts,
+    language_swap_rate,
     mixed_error_counts,
     paired_bootstrap,
     per_language_error_counts,
@@ -158,6 +160,12 @@ def _tagged_metrics(run: ScoredRun, manifest: list[Utterance], hypotheses: list[
         run.counts[LANGUAGE_METRIC_PREFIX + language] = [
             counts.get(language, ErrorCounts()) for counts in per_utterance
         ]
+    try:
+        swap = language_swap_rate(tagged, hypotheses, pair_languages(run.pair))
+    except ValueError as error:  # a language without a known script, or no reference tokens
+        logger.warning("%s on %s: no language swap rate (%s)", run.model, run.pair, error)
+    else:
+        run.values["language_swap"] = (swap, None)
 
 
 def score_run(data: dict, manifest: list[Utterance] | None, where: str = "") -> ScoredRun:

@@ -175,7 +175,8 @@ def per_pair_markdown(summary: pd.DataFrame, n_resamples: int = 1000) -> str:
         f"bootstrap over utterances ({n_resamples} resamples). p vs base / p vs best FT: paired "
         "bootstrap p-value for \"this model's MER is lower\" (one-sided; 0.000 means no resample "
         "favoured the other model). error_rate_xx: edits charged to language xx per xx token. "
-        "script_confusion: share of hypothesis letter tokens in a script of neither language.",
+        "script_confusion: share of hypothesis letter tokens in a script of neither language. "
+        "language_swap: share of reference tokens substituted by a token in the other language's script.",
         "",
     ]
     pair_types = summary.drop_duplicates("pair").set_index("pair")["pair_type"]
@@ -199,7 +200,7 @@ def per_pair_markdown(summary: pd.DataFrame, n_resamples: int = 1000) -> str:
                 if column in mer.columns:
                     table[label] = [_p_value(v) for v in mer[column]]
         languages = sorted(m for m in values.columns if m.startswith(LANGUAGE_METRIC_PREFIX))
-        for metric in ["wer", "cer", "pier", *languages, "script_confusion"]:
+        for metric in ["wer", "cer", "pier", *languages, "script_confusion", "language_swap"]:
             if metric in values:
                 table[metric] = [_number(v) for v in values[metric]]
         best_finetune = ""
