@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 GPUS ?=
 
-.PHONY: install run test lint report dry-run clean
+.PHONY: install run test test-cluster lint report dry-run clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,15 @@ test: install
 	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint
 	$(BIN)/python -m pytest -ra
+
+# A real single-node SLURM cluster (Debian's slurmctld, slurmd, munge; needs root) runs the micro
+# study through profiles/slurm: tests/test_slurm_cluster.py. Not part of `make test`.
+SLURM_PACKAGES := slurmctld slurmd slurm-client munge
+test-cluster: install
+	@command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null \
+		&& command -v munged >/dev/null \
+		|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SLURM_PACKAGES); }
+	$(BIN)/python -m pytest -m cluster -rA tests/test_slurm_cluster.py
 
 clean:
 	rm -rf results .snakemake
