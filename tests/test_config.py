@@ -93,11 +93,14 @@ def test_snakemake_rejects_bad_merge_hyperparameter(tmp_path) -> None:
 def test_default_dag_has_every_job(tmp_path) -> None:
     result = _dry_run(tmp_path, DEFAULT)
     assert result.returncode == 0, result.stderr[-3000:]
-    # 3 seen pairs: 4 combinations x 3 methods x 2 modes = 24 merges; 4 DG models on all three
-    # pairs; models = 1 + 6 + 24 + 4 = 35, each evaluated on 5 pairs = 175 evaluation jobs.
+    # 3 seen pairs: 4 combinations x 9 methods (every merge method) x 2 modes = 72 merges; 4 DG
+    # models on all three pairs; models = 1 + 6 + 72 + 4 = 83, each on 5 pairs = 415 evaluations.
+    from csbench.merge import MERGE_METHODS
+
+    assert sorted(DEFAULT["merge"]["methods"]) == sorted(MERGE_METHODS)
     counts = job_counts(result.stdout + result.stderr)
-    assert counts["evaluate"] == 175
-    assert counts["merge_recipe"] == 24
+    assert counts["evaluate"] == 415
+    assert counts["merge_recipe"] == 72
     assert counts["finetune"] == 6
     assert counts["train_dg"] == 4
     # seen pairs: train, dev (merge grid search) and test; unseen pairs: test only.
