@@ -20,7 +20,7 @@ rule pretrain_local_base:
         mem_mb=6000,
         runtime=120,
     params:
-        spec=config["local_base"],
+        spec=canonical(config["local_base"]),
         seed=config["seed"],
         device=config["device"],
         checkpoint_dir="results/checkpoints/base/local-tiny",

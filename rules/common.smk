@@ -104,12 +104,68 @@ def model_file_path(wildcards, input):
     return input.get("model_file", "") or ""
 
 
+def canonical(value):
+    """A param value with every mapping's keys sorted, recursively.
+
+    Snakemake compares params by their text, so the same settings written in another key
+    order (a preset, a hand-edited config, a YAML dump) would otherwise rerun every job.
+    """
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    return value
+
+
 def pair_sizes(wildcards):
     """Split sizes of a pair: unseen pairs have a test split only (nothing to train on)."""
     sizes = config["data"]["sizes"]
     if wildcards.pair in SEEN_PAIRS:
-        return dict(sizes)
+        return canonical(sizes)
     return {"test": sizes["test"]}
+
+
+def finetune_settings(wildcards):
+    """This fine-tune's settings: not the list of modes nor the other mode's learning rate
+    (adding a mode reruns nothing), LoRA settings only for LoRA."""
+    settings = config["finetune"]
+    chosen = {
+        key: value
+        for key, value in settings.items()
+        if key not in ("modes", "learning_rate", "lora")
+    }
+    if wildcards.mode == "lora":
+        chosen["lora"] = settings.get("lora", {})
+    return canonical(chosen)
+
+
+def dg_settings(wildcards):
+    """Training settings shared by the DG methods, without the list of methods, the pair
+    sets or other methods' hyperparameters (adding a DG method reruns nothing)."""
+    return canonical(
+        {
+            key: value
+            for key, value in config.get("dg", {}).items()
+            if key not in ("methods", "pair_sets", "hyperparameters")
+        }
+    )
+
+
+def dg_hyperparameters(wildcards):
+    """This DG method's hyperparameters only."""
+    hyperparameters = config.get("dg", {}).get("hyperparameters", {})
+    return canonical(hyperparameters.get(wildcards.dg_method, {}))
+
+
+def merge_hyperparameters(wildcards):
+    """This merge method's hyperparameters only."""
+    hyperparameters = config["merge"].get("hyperparameters", {})
+    return canonical(hyperparameters.get(wildcards.method, {}))
+
+
+def merge_grid_values(wildcards):
+    """This merge method's search grid only (empty: use the configured values)."""
+    return canonical(config["merge"].get("grid", {}).get(wildcards.method, {}))
 
 
 def leakage_training_manifests(wildcards):

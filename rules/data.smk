@@ -42,7 +42,7 @@ rule synthesize_pair:
         levels=config["data"]["cs_levels"],
         max_duration_s=config["data"]["max_duration_s"],
         noise_snr_db=config["data"].get("noise_snr_db"),
-        lexicon_limits=config["data"].get("lexicon_limits", {}),
+        lexicon_limits=canonical(config["data"].get("lexicon_limits", {})),
         seed=config["seed"],
     script:
         "../scripts/synthesize.py"
@@ -64,11 +64,11 @@ rule synthesize_monolingual:
         runtime=30,
     params:
         domain=lambda wildcards: f"mono-{wildcards.lang}",
-        sizes=config["data"]["monolingual_sizes"],
+        sizes=canonical(config["data"]["monolingual_sizes"]),
         levels=["mono"],
         max_duration_s=config["data"]["max_duration_s"],
         noise_snr_db=config["data"].get("noise_snr_db"),
-        lexicon_limits=config["data"].get("lexicon_limits", {}),
+        lexicon_limits=canonical(config["data"].get("lexicon_limits", {})),
         monolingual_sentences=config["data"].get("monolingual_sentences", 1),
         seed=config["seed"],
     script:
@@ -119,6 +119,8 @@ rule prepare_pair:
         mem_mb=4000,
         runtime=60,
     params:
-        source=lambda wildcards: source_for(config, *wildcards.pair_split.split("/")),
+        source=lambda wildcards: canonical(
+            source_for(config, *wildcards.pair_split.split("/"))
+        ),
     script:
         "../scripts/prepare_source.py"

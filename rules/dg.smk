@@ -24,10 +24,8 @@ rule train_dg:
         runtime=180,
     params:
         base_model=base_model_path,
-        settings=config.get("dg", {}),
-        hyperparameters=lambda wildcards: config.get("dg", {})
-        .get("hyperparameters", {})
-        .get(wildcards.dg_method, {}),
+        settings=dg_settings,
+        hyperparameters=dg_hyperparameters,
         seed=config["seed"],
         device=config["device"],
         checkpoint_dir="results/checkpoints/dg/{dg_method}/{combo}",

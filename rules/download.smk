@@ -43,7 +43,7 @@ rule download_dataset:
     resources:
         mem_mb=8000,
     params:
-        download=lambda wildcards: DATASET_DOWNLOADS[wildcards.dataset_key],
+        download=lambda wildcards: canonical(DATASET_DOWNLOADS[wildcards.dataset_key]),
     script:
         "../scripts/download.py"
 

@@ -20,7 +20,7 @@ rule finetune:
         runtime=120,
     params:
         base_model=base_model_path,
-        settings=config["finetune"],
+        settings=finetune_settings,
         learning_rate=lambda wildcards: config["finetune"]["learning_rate"][
             wildcards.mode
         ],

@@ -20,10 +20,8 @@ rule merge_recipe:
         runtime=30,
     params:
         base_model=base_model_path,
-        hyperparameters=lambda wildcards: config["merge"]
-        .get("hyperparameters", {})
-        .get(wildcards.method, {}),
-        grid=lambda wildcards: config["merge"].get("grid", {}).get(wildcards.method, {}),
+        hyperparameters=merge_hyperparameters,
+        grid=merge_grid_values,
         seed=config["seed"],
         device=config["device"],
         language=config["evaluate"]["language"],

@@ -24,7 +24,9 @@ def _with(**changes) -> dict:
 
 
 def test_default_config_is_valid() -> None:
-    check_config(DEFAULT, merge_methods=["task_arithmetic", "ties", "dare_ties"])
+    from csbench.merge import MERGE_METHODS
+
+    check_config(DEFAULT, merge_methods=list(MERGE_METHODS))
 
 
 @pytest.mark.parametrize(

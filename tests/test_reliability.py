@@ -57,6 +57,9 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_numbers(micro_study: Path, t
     killed_in = _kill_during_finetune(tmp_path)
     mode, pair = killed_in.parent.name, killed_in.name
     assert not (tmp_path / "results/tables/summary.csv").exists()
+    # What a user does after a kill -9: Snakemake's lock on the folder survives its process.
+    unlocked = run_snakemake(tmp_path, MICRO, "--unlock")
+    assert unlocked.returncode == 0, unlocked.stderr[-2000:]
     result = run_snakemake(tmp_path, MICRO, "--cores", "2", "--rerun-incomplete")
     assert result.returncode == 0, result.stderr[-4000:]
     log = (tmp_path / f"results/logs/finetune/{mode}/{pair}.log").read_text()

@@ -115,7 +115,8 @@ def test_summary_is_tidy_with_the_expected_columns(summary: pd.DataFrame) -> Non
     assert list(summary.columns) == SUMMARY_COLUMNS
     assert not summary.duplicated(["model", "pair", "metric"]).any()
     metrics = set(summary.loc[summary["pair"] == SEEN, "metric"])
-    assert metrics == {"mer", "wer", "cer", "pier", "error_rate_en", "error_rate_ko", "script_confusion"}
+    assert metrics == {"mer", "wer", "cer", "pier", "error_rate_en", "error_rate_ko", "script_confusion",
+                       "language_swap"}
     assert set(summary.loc[summary["pair"] == UNSEEN, "metric"]) >= {"error_rate_de", "error_rate_en"}
     assert set(summary.loc[summary["pair"] == SEEN, "pair_type"]) == {"seen"}
     assert set(summary.loc[summary["pair"] == UNSEEN, "pair_type"]) == {"unseen"}
@@ -136,6 +137,8 @@ def test_hand_computed_rates(summary: pd.DataFrame) -> None:
         ("merge/ties/full/en-ja+en-ko", "mer"): 2 / 9, ("merge/ties/full/en-ja+en-ko", "pier"): 2 / 4,
         ("merge/ties/full/en-ja+en-ko", "error_rate_ko"): 2 / 5,
         ("merge/ties/full/en-ja+en-ko", "script_confusion"): 2 / 9,
+        # 아침 heard as あさ is kana, neither language's script: confusion, not a swap.
+        ("merge/ties/full/en-ja+en-ko", "language_swap"): 0.0, ("base", "language_swap"): 0.0,
     }
     for (model, metric), rate in expected.items():
         assert value(summary, model, SEEN, metric) == pytest.approx(rate), (model, metric)
@@ -146,11 +149,12 @@ def test_hand_computed_rates(summary: pd.DataFrame) -> None:
 
 
 def test_confidence_intervals_contain_the_estimate(summary: pd.DataFrame) -> None:
-    counted = summary[summary["metric"] != "script_confusion"]
+    fractions = summary["metric"].isin(["script_confusion", "language_swap"])
+    counted = summary[~fractions]
     assert counted[["ci_low", "ci_high"]].notna().all().all()
     assert (counted["ci_low"] <= counted["value"] + 1e-12).all()
     assert (counted["value"] <= counted["ci_high"] + 1e-12).all()
-    assert summary.loc[summary["metric"] == "script_confusion", ["ci_low", "ci_high"]].isna().all().all()
+    assert summary.loc[fractions, ["ci_low", "ci_high"]].isna().all().all()
     # A perfect model has nothing to resample but zeros.
     assert value(summary, "finetune/full/en-ko", SEEN, "mer", "ci_low") == 0.0
     assert value(summary, "finetune/full/en-ko", SEEN, "mer", "ci_high") == 0.0
