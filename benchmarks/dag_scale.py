@@ -27,10 +27,15 @@ from workflow_utils import job_counts, run_snakemake  # noqa: E402
 LANGUAGES = ["en", "ko", "ja", "de", "zh", "es", "fr", "hi"]
 
 
-def study_config(seen_count: int) -> dict:
+def study_config(seen_count: int, methods: list[str] | None = None, modes: list[str] | None = None) -> dict:
     """The default config widened to 8 languages with `seen_count` seen pairs (all with English
-    first, then others) and every remaining pair unseen."""
+    first, then others) and every remaining pair unseen; optionally other merge methods/modes."""
     config = yaml.safe_load((REPO / "config.yaml").read_text())
+    if methods is not None:
+        config["merge"]["methods"] = methods
+        config["merge"]["grid"] = {m: v for m, v in config["merge"].get("grid", {}).items() if m in methods}
+    if modes is not None:
+        config["finetune"]["modes"] = modes
     pairs = ["-".join(sorted(p)) for p in itertools.combinations(LANGUAGES, 2)]
     english = [p for p in pairs if "en" in p]
     others = [p for p in pairs if "en" not in p]
@@ -42,12 +47,14 @@ def study_config(seen_count: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--k", type=int, nargs="+", default=[3, 4, 5, 6, 7])
+    parser.add_argument("--methods", nargs="+", help="merge methods (default: config.yaml's)")
+    parser.add_argument("--modes", nargs="+", help="fine-tuning modes (default: config.yaml's)")
     args = parser.parse_args()
     print(f"{'k':>2} {'unseen':>6} {'merges':>7} {'evaluations':>11} {'jobs':>7} {'DAG build s':>11}")
     for k in args.k:
         with tempfile.TemporaryDirectory() as workdir:
             path = Path(workdir) / "config.yaml"
-            config = study_config(k)
+            config = study_config(k, args.methods, args.modes)
             path.write_text(yaml.safe_dump(config))
             started = time.perf_counter()
             result = run_snakemake(Path(workdir), path, "-n", "--quiet", "rules", timeout=900)
