@@ -41,6 +41,19 @@ def test_unreachable_model_is_one_clear_line(tmp_path) -> None:
     assert "no-such-model" in message and "\n" not in message
 
 
+def test_wrong_architecture_is_one_clear_line(tmp_path) -> None:
+    """A real, loadable checkpoint that is not Whisper (a tiny Wav2Vec2 CTC model)."""
+    from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
+
+    config = Wav2Vec2Config(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+                            conv_dim=(8,), conv_stride=(5,), conv_kernel=(10,), vocab_size=8)
+    Wav2Vec2ForCTC(config).save_pretrained(tmp_path / "wav2vec2")
+    with pytest.raises(ModelLoadError) as error:
+        load_whisper(tmp_path / "wav2vec2")
+    message = str(error.value)
+    assert "'wav2vec2' model" in message and "needs a Whisper checkpoint" in message and "\n" not in message
+
+
 def test_full_task_vector_roundtrip(tiny_base) -> None:
     base = load_whisper(tiny_base)
     tuned = copy.deepcopy(base)
