@@ -32,3 +32,10 @@ def job_counts(output: str) -> dict[str, int]:
         if parts[0] != "total":
             counts[parts[0]] = int(parts[1])
     return counts
+
+
+def planned_jobs(workdir: Path, config: Path, timeout: int = 300) -> dict[str, int]:
+    """Jobs per rule that `snakemake -n` plans for CONFIG in WORKDIR (fails the test on error)."""
+    result = run_snakemake(workdir, config, "-n", "--quiet", "rules", timeout=timeout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return job_counts(result.stdout + result.stderr)
