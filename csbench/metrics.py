@@ -472,6 +472,7 @@ def language_swap_rate(
     empty corpus raises ``ValueError`` like every rate.
     """
     scripts = {code: _allowed_scripts((code, code)) for code in languages}
+    other_language = {code: next((o for o in languages if o != code), code) for code in languages}
     swaps = total = 0
     _check_pairs(tagged_references, hypotheses)
     for tagged, hypothesis in zip(tagged_references, hypotheses, strict=True):
@@ -488,8 +489,7 @@ def language_swap_rate(
                 if own not in scripts or not _starts_with_letter(hypothesis_tokens[hyp_index]):
                     continue
                 script = char_script(hypothesis_tokens[hyp_index][0])
-                other = next((code for code in languages if code != own), own)
-                swaps += script in scripts[other] and script not in scripts[own]
+                swaps += script in scripts[other_language[own]] and script not in scripts[own]
     if total == 0:
         raise ValueError(_NO_REFERENCE_TOKENS)
     return swaps / total
