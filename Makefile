@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 GPUS ?=
 
-.PHONY: install run test test-cluster lint report dry-run clean
+.PHONY: install run timing test test-cluster lint report dry-run clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/snakemake --cores $(CORES) $(if $(GPUS),--resources gpu=$(GPUS))
 	$(BIN)/snakemake --report results/report.html
+	$(BIN)/python -m csbench.report.timing results | tee results/timing.md
+
+# Time per stage and per rule of the last run, from each job's own record in its log.
+timing: install
+	$(BIN)/python -m csbench.report.timing results
 
 report: install
 	$(BIN)/snakemake --report results/report.html

@@ -1,0 +1,63 @@
+"""Job records and the timing tables: hand-made intervals, then the real micro study."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from csbench.report.timing import JobRecord, peak_threads, read_job_records, timing_tables, union_seconds
+
+
+def _record(rule: str, threads: int, started: float, ended: float) -> JobRecord:
+    return JobRecord(rule, f"{rule}.log", threads, started, ended)
+
+
+def test_union_of_intervals_counts_overlaps_once() -> None:
+    assert union_seconds([(0, 10), (5, 12), (20, 21)]) == 13
+    assert union_seconds([(3, 4)]) == 1
+    assert union_seconds([]) == 0
+
+
+def test_peak_threads_finds_the_oversubscribed_instant() -> None:
+    records = [_record("finetune", 2, 0, 10), _record("train_dg", 2, 9, 20), _record("evaluate", 1, 10, 11)]
+    peak, jobs = peak_threads(records)
+    assert peak == 4 and [job.rule for job in jobs] == ["finetune", "train_dg"]
+    # A job starting exactly when another ends does not overlap it.
+    assert peak_threads([_record("a", 2, 0, 5), _record("b", 2, 5, 9)])[0] == 2
+
+
+def test_timing_tables_name_every_stage() -> None:
+    records = [_record("synthesize_pair", 1, 0, 2), _record("finetune", 2, 2, 12), _record("evaluate", 1, 12, 15),
+               _record("evaluate", 1, 12, 14)]
+    table = timing_tables(records)
+    assert "4 jobs, first start to last end 15 s" in table and "at most 2 threads at once" in table
+    assert "| evaluate | 2 | 3 | 5 | 2.5 | 3.0 |" in table
+    assert "| fine-tune | 1 | 10 | 10 | 10.0 | 10.0 |" in table
+
+
+@pytest.mark.workflow
+def test_cores_were_never_oversubscribed(micro_study: Path) -> None:
+    """The micro study ran with --cores 2: at no instant did its jobs hold more than 2 threads.
+
+    Snakemake 9.10-9.15 broke this (issue 3913: several threads=2 jobs started at once on 2
+    cores when a shared prerequisite finished); the records are each job's own process
+    start and end, written by csbench.workflow.run_job.
+    """
+    records = read_job_records(micro_study / "results")
+    logs = list((micro_study / "results/logs").rglob("*.log"))
+    assert len(records) == len(logs) > 20  # every job left its record
+    assert {"pretrain_local_base", "finetune", "train_dg", "evaluate"} <= {r.rule for r in records}
+    peak, jobs = peak_threads(records)
+    assert peak <= 2, [(job.rule, job.log, job.threads) for job in jobs]
+
+
+@pytest.mark.workflow
+def test_timing_command_prints_stage_and_rule_tables(micro_study: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "csbench.report.timing", str(micro_study / "results")],
+                            capture_output=True, text=True, check=True)
+    for stage in ("data", "base", "fine-tune", "domain generalization", "merge", "evaluate", "report"):
+        assert f"| {stage} |" in result.stdout
+    assert "| pretrain_local_base | 1 |" in result.stdout
