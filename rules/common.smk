@@ -216,8 +216,8 @@ def model_checkpoint(model):
 
 
 def evaluation_inputs(wildcards):
-    """Base model, the model's own checkpoint(s), and the pair's test manifest."""
-    inputs = {"test": f"results/data/pairs/{wildcards.pair}/test.jsonl"}
+    """Base model, the model's own checkpoint(s), and every evaluation pair's test manifest."""
+    inputs = {"tests": [f"results/data/pairs/{pair}/test.jsonl" for pair in EVAL_PAIRS]}
     base = base_model_input()
     if base:
         inputs["base"] = base[0]

@@ -1,16 +1,19 @@
-# Evaluate stage: every model on every seen and unseen pair's test set. Raw predictions
-# are stored; normalization and scoring happen in the report stage.
+# Evaluate stage: one job per model decodes every seen and unseen pair's test set (the model is
+# materialized once). Raw predictions are stored; normalization and scoring happen in the
+# report stage. A per-(model, pair) cache (results/cache/predictions/) keyed by a fingerprint
+# of the model files, the test set and the decoding settings means adding a pair, or rerunning
+# a killed job, decodes only the (model, pair) cells that are new or stale.
 
 
 rule evaluate:
     input:
         unpack(evaluation_inputs),
     output:
-        "results/predictions/{model}/{pair}.json",
+        predictions=expand("results/predictions/{{model}}/{pair}.json", pair=EVAL_PAIRS),
     log:
-        "results/logs/evaluate/{model}/{pair}.log",
+        "results/logs/evaluate/{model}.log",
     benchmark:
-        "results/benchmarks/evaluate/{model}/{pair}.tsv"
+        "results/benchmarks/evaluate/{model}.tsv"
     conda:
         "../envs/evaluate.yaml"
     threads: 1
@@ -22,6 +25,8 @@ rule evaluate:
         base_model=base_model_path,
         kind=lambda wildcards: wildcards.model.split("/")[0],
         model_file=model_file_path,
+        pairs=EVAL_PAIRS,
+        cache_dir="results/cache/predictions/{model}",
         batch_size=config["evaluate"]["batch_size"],
         language=config["evaluate"]["language"],
         max_new_tokens=config["evaluate"]["max_new_tokens"],

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pytest
 
 from csbench.data.manifest import ManifestError, read_manifest
 from csbench.evaluate.decode import transcribe
-from csbench.evaluate.run import evaluate_model
+from csbench.evaluate.run import DecodeSettings, evaluate_model, evaluate_pairs
 from csbench.models.loading import load_processor, load_whisper
 
 
@@ -48,3 +49,33 @@ def test_corrupt_audio_names_the_file_and_writes_nothing(tiny_base, speech, tmp_
     assert first.audio.name in str(error.value) and "cannot be decoded" in str(error.value)
     assert not output.exists()
     assert not list(tmp_path.glob(".predictions.json.tmp*"))
+
+
+def test_a_rerun_decodes_only_new_or_stale_pairs(tiny_base, speech, tmp_path) -> None:
+    """Adding a pair to a model's evaluation job decodes only that pair; touching the model
+    (a retrained checkpoint) or changing a decoding setting decodes everything again."""
+    other = tmp_path / "other"
+    shutil.copytree(speech["test"].parent, other)
+    tests = {"en-ko": str(speech["test"])}
+    outputs = {"en-ko": str(tmp_path / "out/en-ko.json"), "de-ko": str(tmp_path / "out/de-ko.json")}
+    settings = DecodeSettings(max_new_tokens=8, device_name="cpu")
+    run = dict(model_inputs=[str(tiny_base)], cache_dir=str(tmp_path / "cache"))
+    first = evaluate_pairs("base", "base", str(tiny_base), None, tests, outputs, settings, **run)
+    assert first == {"en-ko": True}
+    before = json.loads((tmp_path / "out/en-ko.json").read_text())
+    (tmp_path / "out/en-ko.json").unlink()  # Snakemake removes a rerun job's outputs first
+    tests["de-ko"] = str(other / speech["test"].name)
+    second = evaluate_pairs("base", "base", str(tiny_base), None, tests, outputs, settings, **run)
+    assert second == {"en-ko": False, "de-ko": True}
+    assert json.loads((tmp_path / "out/en-ko.json").read_text()) == before
+    weights = next(tiny_base.glob("*.safetensors"))
+    stat = weights.stat()
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    try:
+        assert evaluate_pairs("base", "base", str(tiny_base), None, tests, outputs, settings, **run) == {
+            "en-ko": True, "de-ko": True}
+    finally:
+        os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    wider = DecodeSettings(max_new_tokens=9, device_name="cpu")
+    assert evaluate_pairs("base", "base", str(tiny_base), None, tests, outputs, wider, **run) == {
+        "en-ko": True, "de-ko": True}

@@ -82,8 +82,9 @@ def test_adding_a_seen_pair_reruns_only_what_is_new(micro_study: Path, tmp_path:
     extended.write_text(yaml.safe_dump(config))
     counts = planned_jobs(micro_study, extended)
     # de-en: train + test + dev data (dev: task_arithmetic's grid search); 2 fine-tunes; merges of the 3 new combinations with de-en
-    # (2 methods x 2 modes x 3); the 2 DG models, whose training set changed; evaluations:
-    # 16 new models x 4 pairs + the 9 unchanged models (base, 4 fine-tunes, 4 merges) on de-en.
+    # (2 methods x 2 modes x 3); the 2 DG models, whose training set changed; evaluation jobs
+    # (one per model): the 16 new models, and the 9 unchanged ones (base, 4 fine-tunes, 4
+    # merges), whose jobs decode only de-en (test_evaluate: the cache serves the rest).
     assert counts == {
         "synthesize_pair": 3,
         "finetune": 2,
@@ -91,7 +92,7 @@ def test_adding_a_seen_pair_reruns_only_what_is_new(micro_study: Path, tmp_path:
         "train_dg": 2,
         "analyze_task_vectors": 2,
         "check_leakage": 1,  # the unseen pair's test set against the new training set
-        "evaluate": 16 * 4 + 9,
+        "evaluate": 16 + 9,
         "summarize": 1,
         "plot": 1,
         "all": 1,
@@ -99,6 +100,8 @@ def test_adding_a_seen_pair_reruns_only_what_is_new(micro_study: Path, tmp_path:
 
 
 def test_adding_an_unseen_pair_reruns_only_its_evaluations(micro_study: Path, tmp_path: Path) -> None:
+    """Every model's evaluation job reruns, and decodes only the new pair (the cache serves the
+    others: tests/test_evaluate.py)."""
     config = yaml.safe_load(MICRO.read_text())
     config["unseen_pairs"].append("de-ko")
     extended = tmp_path / "extended.yaml"
