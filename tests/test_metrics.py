@@ -20,6 +20,7 @@ from csbench.metrics import (
     mixed_tokens,
     normalize,
     paired_bootstrap,
+    paired_difference_ci,
     per_language_error_counts,
     per_language_error_rates,
     pier,
@@ -477,3 +478,20 @@ def test_language_swap_is_zero_for_same_script_pairs_and_empty_hypotheses() -> N
     assert language_swap_rate(tagged, [""], ("de", "en")) == 0.0  # deletions are no swaps
     with pytest.raises(ValueError, match="no tokens"):
         language_swap_rate([[]], ["hallo"], ("de", "en"))
+
+
+def test_paired_difference_interval_on_hand_computed_cases() -> None:
+    same = [ErrorCounts(1, 0, 0, 4), ErrorCounts(0, 2, 0, 4), ErrorCounts(0, 0, 0, 4)]
+    assert paired_difference_ci(same, same) == (0.0, 0.0)
+    # B makes exactly one more error than A on every 4-token utterance: rate(A) - rate(B) is
+    # -1/4 in every resample, so the interval is that single point.
+    worse = [ErrorCounts(c.substitutions + 1, c.deletions, c.insertions, 4) for c in same]
+    low, high = paired_difference_ci(same, worse)
+    assert low == pytest.approx(-0.25) and high == pytest.approx(-0.25)
+    # Differences that vary by utterance give an interval around the corpus-level difference.
+    a = [ErrorCounts(0, 0, 0, 5)] * 10 + [ErrorCounts(5, 0, 0, 5)] * 10
+    b = [ErrorCounts(1, 0, 0, 5)] * 20
+    low, high = paired_difference_ci(a, b, n_resamples=2000)
+    assert low < (50 - 20) / 100 < high and high - low < 0.6
+    with pytest.raises(ValueError, match="same utterances"):
+        paired_difference_ci(same, same[:2])

@@ -18,6 +18,10 @@ What a row holds (one per model × pair × metric):
   this pair" (one-sided; small is significant). ``best_finetune`` names that fine-tune
   (lowest MER on the pair among every fine-tune, any mode). A model is not compared with
   itself (empty cell).
+- ``diff_vs_base_low``/``_high`` and ``diff_vs_best_finetune_low``/``_high`` (``mer`` rows
+  only): the paired bootstrap interval of this model's MER minus the base's / the best
+  fine-tune's on the same utterances. Below zero: better. Its half-width is the smallest
+  difference this test set resolves.
 
 Every bootstrap uses the study's seed, so the same utterances are resampled for every
 model of a pair (common random numbers) and reruns are byte-identical.
@@ -42,6 +46,7 @@ from csbench.metrics import (
     language_swap_rate,
     mixed_error_counts,
     paired_bootstrap,
+    paired_difference_ci,
     per_language_error_counts,
     pier_error_counts,
     script_confusion_rate,
@@ -68,6 +73,10 @@ SUMMARY_COLUMNS = [
     "p_vs_base",
     "p_vs_best_finetune",
     "best_finetune",
+    "diff_vs_base_low",
+    "diff_vs_base_high",
+    "diff_vs_best_finetune_low",
+    "diff_vs_best_finetune_high",
     "n_utterances",
     "n_tokens",
     "rtfx",
@@ -196,8 +205,11 @@ def _rate(counts: Sequence[ErrorCounts]) -> float:
     return sum(counts, ErrorCounts()).rate
 
 
-def _paired_p_values(runs: list[ScoredRun], n_resamples: int, seed: int) -> dict[tuple[str, str], dict]:
-    """Per (model, pair): p-values of MER against the base and the best fine-tune."""
+def _paired_p_values(
+    runs: list[ScoredRun], n_resamples: int, seed: int, confidence: float = 0.95
+) -> dict[tuple[str, str], dict]:
+    """Per (model, pair): p-values and difference intervals of MER against the base and the
+    best fine-tune."""
     results: dict[tuple[str, str], dict] = {}
     for pair in sorted({run.pair for run in runs}):
         on_pair = [run for run in runs if run.pair == pair]
@@ -206,13 +218,15 @@ def _paired_p_values(runs: list[ScoredRun], n_resamples: int, seed: int) -> dict
         best = min(finetunes, key=lambda run: (_rate(run.counts["mer"]), run.model)) if finetunes else None
         for run in on_pair:
             entry: dict[str, object] = {"best_finetune": best.model if best else ""}
-            for column, reference in (("p_vs_base", base), ("p_vs_best_finetune", best)):
+            for name, reference in (("base", base), ("best_finetune", best)):
                 if reference is None or reference is run:
-                    entry[column] = float("nan")
-                else:
-                    entry[column] = paired_bootstrap(
-                        run.counts["mer"], reference.counts["mer"], n_resamples=n_resamples, seed=seed
-                    )
+                    entry[f"p_vs_{name}"] = float("nan")
+                    entry[f"diff_vs_{name}_low"] = entry[f"diff_vs_{name}_high"] = float("nan")
+                    continue
+                mine, theirs = run.counts["mer"], reference.counts["mer"]
+                entry[f"p_vs_{name}"] = paired_bootstrap(mine, theirs, n_resamples=n_resamples, seed=seed)
+                entry[f"diff_vs_{name}_low"], entry[f"diff_vs_{name}_high"] = paired_difference_ci(
+                    mine, theirs, n_resamples=n_resamples, seed=seed, confidence=confidence)
             results[(run.model, pair)] = entry
     return results
 
@@ -225,7 +239,7 @@ def summary_rows(
     confidence: float = 0.95,
 ) -> pd.DataFrame:
     """The tidy table: one row per run × metric, with CIs and paired p-values."""
-    p_values = _paired_p_values(runs, n_resamples, seed)
+    p_values = _paired_p_values(runs, n_resamples, seed, confidence)
     rows = []
     for run in runs:
         shared = {
