@@ -19,7 +19,7 @@ from transformers import WhisperForConditionalGeneration, WhisperProcessor
 from csbench.data.manifest import Utterance
 from csbench.io import atomic_path, write_json
 from csbench.train.batches import EpochSampler, FeatureStore, make_batch, matrix_language
-from csbench.train.loop import TrainSettings, erm_step, train
+from csbench.train.loop import TrainSettings, autocast_dtype, erm_step, train
 
 logger = logging.getLogger(__name__)
 FINETUNE_MODES = ("full", "lora")
@@ -43,8 +43,9 @@ class FinetuneJob:
     settings: TrainSettings
     batch_size: int
     lora: LoraSettings = field(default_factory=LoraSettings)
-    #: GPU memory savers for Whisper-medium-sized bases; ignored on CPU (config: finetune.*).
+    #: GPU memory saver for Whisper-medium-sized bases; ignored on CPU (config: finetune.*).
     gradient_checkpointing: bool = False
+    #: "bf16": autocast where the device computes bf16 natively (`loop.autocast_dtype`).
     mixed_precision: str = "fp32"
 
 
@@ -85,12 +86,8 @@ def run_finetune(
     checkpointing = device.type == "cuda" and job.gradient_checkpointing
     if checkpointing:  # non-reentrant: works with frozen embeddings (LoRA) without input grads
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    step_function = erm_step
-    if device.type == "cuda" and job.mixed_precision == "bf16":
-        if torch.cuda.is_bf16_supported():
-            step_function = partial(erm_step, autocast_dtype=torch.bfloat16)
-        else:
-            logger.warning("mixed_precision bf16: this GPU has no bf16; training in fp32")
+    dtype = autocast_dtype(device, job.mixed_precision)
+    step_function = partial(erm_step, autocast_dtype=dtype) if dtype is not None else erm_step
     trained, trainable = prepare(model, job.mode, job.lora)
     trained.to(device)
     store = FeatureStore(processor, utterances)

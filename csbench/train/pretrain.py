@@ -59,6 +59,7 @@ def pretrain_local_base(
             seed=seed,
         ),
         batch_size=options.get("batch_size", 16),
+        mixed_precision=options.get("mixed_precision", "fp32"),
     )
     trained, history = run_finetune(
         model, processor, train_set, job, checkpoint_dir, device, description="pretrain base",
