@@ -92,17 +92,30 @@ def test_snakemake_rejects_bad_merge_hyperparameter(tmp_path) -> None:
     assert "beta" in result.stdout + result.stderr
 
 
+def test_all_methods_preset_adds_every_merge_method(tmp_path) -> None:
+    """configs/all-methods.yaml over the default: 9 methods x 2 modes x 4 combinations."""
+    from csbench.merge import MERGE_METHODS
+
+    preset = yaml.safe_load((REPO / "configs/all-methods.yaml").read_text())
+    assert sorted(preset["merge"]["methods"]) == sorted(MERGE_METHODS)
+    result = run_snakemake(tmp_path, REPO / "config.yaml", "-n", "--quiet", "rules", "--configfile",
+                           str(REPO / "configs/all-methods.yaml"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stdout + result.stderr)
+    assert counts["merge_recipe"] == 72 and counts["evaluate"] == 1 + 6 + 72 + 4
+    assert counts["finetune"] == 6 and counts["train_dg"] == 4
+
+
 def test_default_dag_has_every_job(tmp_path) -> None:
     result = _dry_run(tmp_path, DEFAULT)
     assert result.returncode == 0, result.stderr[-3000:]
-    # 3 seen pairs: 4 combinations x 9 methods (every merge method) x 2 modes = 72 merges; 4 DG
-    # models on all three pairs; models = 1 + 6 + 72 + 4 = 83, each on 5 pairs = 415 evaluations.
-    from csbench.merge import MERGE_METHODS
-
-    assert sorted(DEFAULT["merge"]["methods"]) == sorted(MERGE_METHODS)
+    # 3 seen pairs: 4 combinations x 3 methods (the reference study's) x 2 modes = 24 merges;
+    # 4 DG models on all three pairs; models = 1 + 6 + 24 + 4 = 35, one evaluation job each
+    # (5 pairs per job).
+    assert DEFAULT["merge"]["methods"] == ["task_arithmetic", "ties", "dare_ties"]
     counts = job_counts(result.stdout + result.stderr)
-    assert counts["evaluate"] == 415
-    assert counts["merge_recipe"] == 72
+    assert counts["evaluate"] == 35
+    assert counts["merge_recipe"] == 24
     assert counts["finetune"] == 6
     assert counts["train_dg"] == 4
     # seen pairs: train, dev (merge grid search) and test; unseen pairs: test only.
