@@ -98,8 +98,10 @@ def test_all_methods_preset_adds_every_merge_method(tmp_path) -> None:
 
     preset = yaml.safe_load((REPO / "configs/all-methods.yaml").read_text())
     assert sorted(preset["merge"]["methods"]) == sorted(MERGE_METHODS)
-    result = run_snakemake(tmp_path, REPO / "config.yaml", "-n", "--quiet", "rules", "--configfile",
-                           str(REPO / "configs/all-methods.yaml"))
+    # `--configfile config.yaml preset.yaml`: later files are merged over earlier ones (in the
+    # repository, Snakefile's `configfile: "config.yaml"` plays the first file's part).
+    result = run_snakemake(tmp_path, REPO / "config.yaml", str(REPO / "configs/all-methods.yaml"), "-n", "--quiet",
+                           "rules")
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout + result.stderr)
     assert counts["merge_recipe"] == 72 and counts["evaluate"] == 1 + 6 + 72 + 4
