@@ -532,12 +532,20 @@ def bootstrap_ci(
     left out of the percentiles.
     """
     _check_bootstrap(counts, n_resamples)
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}")
     _corpus_rate(counts)  # raises for a corpus without reference tokens
     columns = np.array([[c.errors, c.reference_tokens] for c in counts], dtype=np.int64)
     errors, tokens = _resampled_totals(columns, n_resamples, seed).T
-    rates = np.divide(errors, tokens, out=np.full(n_resamples, np.nan), where=tokens > 0)
+    return _percentile_interval(errors, tokens, confidence)
+
+
+def _percentile_interval(errors: np.ndarray, tokens: np.ndarray, confidence: float) -> tuple[float, float]:
+    """The central `confidence` interval of the resampled rates errors / tokens.
+
+    Resamples that happen to hold no reference tokens have no rate and are left out.
+    """
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}")
+    rates = np.divide(errors, tokens, out=np.full(len(errors), np.nan), where=tokens > 0)
     tail = (1.0 - confidence) / 2.0
     low, high = np.nanquantile(rates, [tail, 1.0 - tail])
     return float(low), float(high)
@@ -598,13 +606,8 @@ def paired_difference_ci(
     """
     _check_bootstrap(counts_a, n_resamples)
     _check_paired(counts_a, counts_b)
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}")
     _corpus_rate(counts_a)  # raises for a corpus without reference tokens
     columns = np.array([[a.errors, b.errors, a.reference_tokens] for a, b in zip(counts_a, counts_b, strict=True)],
                        dtype=np.int64)
     errors_a, errors_b, tokens = _resampled_totals(columns, n_resamples, seed).T
-    differences = np.divide(errors_a - errors_b, tokens, out=np.full(n_resamples, np.nan), where=tokens > 0)
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.nanquantile(differences, [tail, 1.0 - tail])
-    return float(low), float(high)
+    return _percentile_interval(errors_a - errors_b, tokens, confidence)
