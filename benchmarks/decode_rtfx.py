@@ -2,7 +2,7 @@
 
 Evaluation decodes every model on every pair (models × pairs jobs), so its speed decides
 what a study costs. csbench sorts utterances by length, groups them by decoder language
-and decodes whole batches with one ``generate`` call (``csbench.evaluate.decode.transcribe``);
+and decodes whole batches with one ``generate`` call (``csbench.models.decode.transcribe``);
 the usual baseline calls ``transformers.pipeline("automatic-speech-recognition")`` once per
 utterance. This runs both on the same model, the same utterances, the same greedy settings
 and the same language tokens, in one process, and prints their RTFx (audio seconds per wall
@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from csbench.data.manifest import Utterance, read_manifest  # noqa: E402
-from csbench.evaluate.decode import language_for, transcribe  # noqa: E402
+from csbench.models.decode import language_for, transcribe  # noqa: E402
 
 TARGET_RATIO = 3.0
 

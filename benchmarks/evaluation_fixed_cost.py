@@ -30,8 +30,8 @@ def child(args: argparse.Namespace) -> None:
     import torch
 
     from csbench.data.manifest import read_manifest
-    from csbench.evaluate.decode import transcribe
     from csbench.evaluate.materialize import materialize
+    from csbench.models.decode import transcribe
 
     torch.set_num_threads(1)
     imported = time.perf_counter()

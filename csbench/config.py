@@ -10,11 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from csbench.errors import ConfigError
 from csbench.languages import SUPPORTED_LANGUAGES, canonical_pair, whisper_language_codes
-
-
-class ConfigError(ValueError):
-    """The config is inconsistent; the message names the offending key."""
 
 
 def check_config(config: dict[str, Any], merge_methods: list[str] | None = None) -> None:

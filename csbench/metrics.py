@@ -590,10 +590,7 @@ def paired_bootstrap(
 
 
 def paired_difference_ci(
-    counts_a: list[ErrorCounts],
-    counts_b: list[ErrorCounts],
-    n_resamples: int = 1000,
-    seed: int = 0,
+    counts_a: list[ErrorCounts], counts_b: list[ErrorCounts], n_resamples: int = 1000, seed: int = 0,
     confidence: float = 0.95,
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of rate(A) − rate(B) on the same utterances.

@@ -2,8 +2,9 @@
 
 Every script in scripts/ is a thin entry point: it calls `run_job` with a function that
 does the work. `run_job` routes logs into the rule's log file, sets the thread count, and
-turns an expected failure (bad input, bad config, NaN loss, unloadable model) into one
-line naming what is wrong, both in the log and on the terminal, instead of a traceback.
+turns a user-facing failure (a `csbench.errors.CsbenchError`: bad input, bad config, NaN
+loss, unloadable model) into one line naming what is wrong, both in the log and on the
+terminal, instead of a traceback; anything else is a bug and keeps its traceback.
 
 Every job also ends its log with one `csbench-job {...}` JSON record: rule, threads, and
 the wall-clock start of its *process* (so imports count) and end. Snakemake's benchmark
@@ -23,27 +24,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from csbench.errors import CsbenchError
 from csbench.gpus import assign_gpus
 from csbench.progress import setup_logging
 
 logger = logging.getLogger("csbench")
-
-
-def expected_errors() -> tuple[type[BaseException], ...]:
-    """Error types that carry a complete, user-facing one-line message."""
-    from csbench.config import ConfigError
-    from csbench.data.leakage import LeakageError
-    from csbench.data.manifest import ManifestError
-
-    errors: list[type[BaseException]] = [ConfigError, ManifestError, LeakageError, FileNotFoundError]
-    try:
-        from csbench.models.loading import ModelLoadError
-        from csbench.train.loop import NonFiniteLossError, OutOfMemoryError
-
-        errors += [ModelLoadError, NonFiniteLossError, OutOfMemoryError]
-    except ImportError:  # torch-free jobs (data synthesis) never raise these
-        pass
-    return tuple(errors)
 
 
 def run_job(snakemake: Any, work: Callable[[Any], None]) -> None:
@@ -54,7 +39,7 @@ def run_job(snakemake: Any, work: Callable[[Any], None]) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     # cuBLAS is deterministic only with a fixed workspace (PyTorch's reproducibility notes).
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    if "torch" in sys.modules or _needs_torch(snakemake):
+    if "torch" in sys.modules:  # a torch job: its script imported its csbench modules already
         import torch
 
         torch.set_num_threads(threads)
@@ -67,7 +52,7 @@ def run_job(snakemake: Any, work: Callable[[Any], None]) -> None:
     lease = assign_gpus(gpus) if gpus else None
     try:
         work(snakemake)
-    except expected_errors() as error:
+    except CsbenchError as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         logger.error("%s", message)
         raise SystemExit(f"csbench {snakemake.rule}: {message}") from None
@@ -104,8 +89,3 @@ def process_start_time() -> float:
         import psutil
 
         return psutil.Process().create_time()
-
-
-def _needs_torch(snakemake: Any) -> bool:
-    return snakemake.rule not in {"synthesize_pair", "synthesize_monolingual", "summarize", "plot",
-                                  "merge_recipe", "check_leakage"}

@@ -4,16 +4,16 @@
 
 rule pretrain_local_base:
     input:
-        train=expand("results/data/mono/{lang}/train.jsonl", lang=config["languages"]),
-        dev=expand("results/data/mono/{lang}/dev.jsonl", lang=config["languages"]),
+        train=[mono_manifest(lang, "train") for lang in config["languages"]],
+        dev=[mono_manifest(lang, "dev") for lang in config["languages"]],
     output:
-        directory("results/base/local-tiny"),
+        directory(LOCAL_BASE_DIR),
     log:
         "results/logs/base/local-tiny.log",
     benchmark:
         "results/benchmarks/base/local-tiny.tsv"
     conda:
-        "../envs/train.yaml"
+        "../envs/torch.yaml"
     threads: 2
     resources:
         gpu=1,

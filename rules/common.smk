@@ -7,83 +7,63 @@ from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 
-from csbench.config import ConfigError, check_config, seen_pairs, unseen_pairs
-from csbench.data.hub import hub_model_dir
-from csbench.dg import validate_dg_hyperparameters
-from csbench.languages import (
-    all_combinations,
-    canonical_combination,
-    combination_members,
+from csbench.checks import check_study_config, method_names
+from csbench.errors import CsbenchError
+from csbench.hub import hub_model_dir
+from csbench.study import (
+    COMBO_PATTERN,
+    DG_DIR,
+    FINETUNE_DIR,
+    FINETUNE_MODES,
+    LOCAL_BASE_DIR,
+    MERGE_RECIPE,
+    MONO_AUDIO,
+    MONO_MANIFEST,
+    PAIR_AUDIO,
+    PAIR_MANIFEST,
+    PAIR_PATTERN,
+    PREDICTIONS,
+    SUMMARY_CSV,
+    ModelId,
+    StudyPlan,
+    model_wildcard,
+    mono_manifest,
+    pair_manifest,
 )
-from csbench.merge.methods import METHOD_HYPERPARAMETERS, validate_hyperparameters
 
 validate(config, schema="../schemas/config.schema.yaml")
 try:
-    check_config(config, merge_methods=list(METHOD_HYPERPARAMETERS))
-    for _method in config["merge"]["methods"]:
-        _fixed = config["merge"].get("hyperparameters", {}).get(_method, {})
-        validate_hyperparameters(_method, _fixed)
-        for _name, _values in config["merge"].get("grid", {}).get(_method, {}).items():
-            for _value in _values:
-                validate_hyperparameters(_method, {**_fixed, _name: _value})
-    for _method in config.get("dg", {}).get("methods", []):
-        validate_dg_hyperparameters(
-            _method, config["dg"].get("hyperparameters", {}).get(_method, {})
-        )
-except (ConfigError, ValueError) as error:
+    check_study_config(config)
+except CsbenchError as error:
     raise WorkflowError(f"csbench config error: {error}") from None
 
-SEEN_PAIRS = seen_pairs(config)
-UNSEEN_PAIRS = unseen_pairs(config)
-EVAL_PAIRS = SEEN_PAIRS + UNSEEN_PAIRS
-COMBINATIONS = all_combinations(SEEN_PAIRS)
-MODES = config["finetune"]["modes"]
-MERGE_METHODS = config["merge"]["methods"]
-DG_CONFIG = config.get("dg", {})
-DG_METHOD_NAMES = DG_CONFIG.get("methods", [])
-# "all": one DG model on every seen pair; "every": one per subset of >= 2 seen pairs.
-DG_COMBINATIONS = (
-    COMBINATIONS
-    if DG_CONFIG.get("pair_sets", "all") == "every"
-    else [canonical_combination(SEEN_PAIRS)]
-)
-LOCAL_BASE = config["base_model"] == "local-tiny"
+PLAN = StudyPlan.from_config(config)
+SEEN_PAIRS = list(PLAN.seen_pairs)
+UNSEEN_PAIRS = list(PLAN.unseen_pairs)
+EVAL_PAIRS = PLAN.eval_pairs
+MODES = list(PLAN.modes)
+MERGE_METHODS = list(PLAN.merge_methods)
+LOCAL_BASE = PLAN.local_base
 # A hub id is fetched once by rule download_model (rules/download.smk); jobs load the copy.
 HUB_BASE = hub_model_dir(config)
-BASE_MODEL = (
-    "results/base/local-tiny" if LOCAL_BASE else HUB_BASE or config["base_model"]
-)
-
-PAIR = r"[a-z]{2,3}-[a-z]{2,3}"
+BASE_MODEL = PLAN.base_model
+KNOWN_MERGE_METHODS, KNOWN_DG_METHODS = method_names()
 
 
 wildcard_constraints:
-    pair=PAIR,
+    pair=PAIR_PATTERN,
     lang=r"[a-z]{2,3}",
     split=r"train|dev|test",
-    mono_split=r"train|dev",
-    mode=r"full|lora",
-    method=r"[a-z_]+",
-    dg_method=r"[a-z_]+",
-    combo=rf"{PAIR}(\+{PAIR})+",
-    model=rf"base|finetune/(full|lora)/{PAIR}|merge/[a-z_]+/(full|lora)/{PAIR}(\+{PAIR})+|dg/[a-z_]+/{PAIR}(\+{PAIR})*",
+    mode="|".join(FINETUNE_MODES),
+    method="|".join(KNOWN_MERGE_METHODS),
+    dg_method="|".join(KNOWN_DG_METHODS),
+    combo=COMBO_PATTERN,
+    model=model_wildcard(KNOWN_MERGE_METHODS, KNOWN_DG_METHODS),
 
 
 def model_ids():
-    """Every model of the study: base, each fine-tune, each merge recipe."""
-    finetunes = [f"finetune/{mode}/{pair}" for mode in MODES for pair in SEEN_PAIRS]
-    merges = [
-        f"merge/{method}/{mode}/{combo}"
-        for method in MERGE_METHODS
-        for mode in MODES
-        for combo in COMBINATIONS
-    ]
-    dg = [
-        f"dg/{method}/{combo}"
-        for method in DG_METHOD_NAMES
-        for combo in DG_COMBINATIONS
-    ]
-    return ["base", *finetunes, *merges, *dg]
+    """Every model of the study (ids): base, each fine-tune, each merge recipe, each DG model."""
+    return [str(model) for model in PLAN.models()]
 
 
 def base_model_input():
@@ -135,7 +115,7 @@ def finetune_settings(wildcards):
         if key not in ("modes", "learning_rate", "lora")
     }
     if wildcards.mode == "lora":
-        chosen["lora"] = settings.get("lora", {})
+        chosen["lora"] = settings["lora"]
     return canonical(chosen)
 
 
@@ -153,29 +133,27 @@ def dg_settings(wildcards):
 
 def dg_hyperparameters(wildcards):
     """This DG method's hyperparameters only."""
-    hyperparameters = config.get("dg", {}).get("hyperparameters", {})
-    return canonical(hyperparameters.get(wildcards.dg_method, {}))
+    return canonical(config["dg"]["hyperparameters"].get(wildcards.dg_method, {}))
 
 
 def merge_hyperparameters(wildcards):
     """This merge method's hyperparameters only."""
-    hyperparameters = config["merge"].get("hyperparameters", {})
-    return canonical(hyperparameters.get(wildcards.method, {}))
+    return canonical(config["merge"]["hyperparameters"].get(wildcards.method, {}))
 
 
 def merge_grid_values(wildcards):
     """This merge method's search grid only (empty: use the configured values)."""
-    return canonical(config["merge"].get("grid", {}).get(wildcards.method, {}))
+    return canonical(merge_grid(wildcards.method))
 
 
 def leakage_training_manifests(wildcards):
     """Every training set an unseen pair's test set must not leak into."""
-    manifests = [f"results/data/pairs/{pair}/train.jsonl" for pair in SEEN_PAIRS]
+    manifests = [pair_manifest(pair, "train") for pair in SEEN_PAIRS]
     if any(merge_grid(method) for method in MERGE_METHODS):  # dev sets exist only then
-        manifests += [f"results/data/pairs/{pair}/dev.jsonl" for pair in SEEN_PAIRS]
+        manifests += [pair_manifest(pair, "dev") for pair in SEEN_PAIRS]
     if LOCAL_BASE:
         manifests += [
-            f"results/data/mono/{lang}/{split}.jsonl"
+            mono_manifest(lang, split)
             for lang in config["languages"]
             for split in ("train", "dev")
         ]
@@ -184,57 +162,36 @@ def leakage_training_manifests(wildcards):
 
 def merge_grid(method):
     """The configured hyperparameter grid of a merge method (empty: use the fixed values)."""
-    return config["merge"].get("grid", {}).get(method, {})
+    return config["merge"]["grid"].get(method, {})
 
 
 def merge_inputs(wildcards):
     """Members' fine-tunes; with a grid also the base and the members' dev sets (only theirs)."""
-    members = combination_members(wildcards.combo)
-    inputs = {
-        "members": [finetune_checkpoint(wildcards.mode, pair) for pair in members]
-    }
+    model = ModelId.merge(wildcards.method, wildcards.mode, wildcards.combo)
+    inputs = {"members": model.member_checkpoints()}
     if merge_grid(wildcards.method):
-        inputs["dev"] = [f"results/data/pairs/{pair}/dev.jsonl" for pair in members]
+        inputs["dev"] = [pair_manifest(pair, "dev") for pair in model.members]
         inputs["base"] = base_model_input()
     return inputs
 
 
-def finetune_checkpoint(mode, pair):
-    return f"results/finetune/{mode}/{pair}"
-
-
-def model_checkpoint(model):
-    """The file a model id is materialized from (none for the base)."""
-    kind, *rest = model.split("/")
-    if kind == "finetune":
-        return finetune_checkpoint(*rest)
-    if kind == "merge":
-        return f"results/merge/{model.removeprefix('merge/')}.json"
-    if kind == "dg":
-        return f"results/{model}"
-    return None
-
-
 def evaluation_inputs(wildcards):
     """Base model, the model's own checkpoint(s), and every evaluation pair's test manifest."""
-    inputs = {"tests": [f"results/data/pairs/{pair}/test.jsonl" for pair in EVAL_PAIRS]}
+    model = ModelId.parse(wildcards.model)
+    inputs = {"tests": [pair_manifest(pair, "test") for pair in EVAL_PAIRS]}
     base = base_model_input()
     if base:
         inputs["base"] = base[0]
-    model_file = model_checkpoint(wildcards.model)
-    if model_file:
-        inputs["model_file"] = model_file
-    if wildcards.model.startswith("merge/"):
-        _, _, mode, combo = wildcards.model.split("/")
-        inputs["members"] = [
-            finetune_checkpoint(mode, p) for p in combination_members(combo)
-        ]
+    if model.checkpoint():
+        inputs["model_file"] = model.checkpoint()
+    if model.member_checkpoints():
+        inputs["members"] = model.member_checkpoints()
     return inputs
 
 
 def prediction_files():
     return [
-        f"results/predictions/{model}/{pair}.json"
+        PREDICTIONS.format(model=model, pair=pair)
         for model in model_ids()
         for pair in EVAL_PAIRS
     ]
@@ -242,7 +199,7 @@ def prediction_files():
 
 def final_outputs():
     return [
-        "results/tables/summary.csv",
+        SUMMARY_CSV,
         "results/tables/paper_table.md",
         "results/tables/paper_table.tex",
         "results/plots/mer_heatmap.png",

@@ -3,17 +3,8 @@
 # monolingual speech per language for pretraining the local base.
 import re
 
-from csbench.data.sources import (
-    check_sources,
-    prepared_splits,
-    source_for,
-    source_inputs,
-)
-
-try:
-    check_sources(config, SEEN_PAIRS, UNSEEN_PAIRS)
-except ConfigError as error:
-    raise WorkflowError(f"csbench config error: {error}") from None
+from csbench.data.sources import prepared_splits, source_for, source_inputs
+from csbench.study import PREPARED_AUDIO, PREPARED_MANIFEST
 
 # "pair/split" of every manifest prepared from a real source; all others are synthesized.
 PREPARED_SPLITS = prepared_splits(config, SEEN_PAIRS, UNSEEN_PAIRS)
@@ -24,8 +15,8 @@ ruleorder: prepare_pair > synthesize_pair
 
 rule synthesize_pair:
     output:
-        manifest="results/data/pairs/{pair}/{split}.jsonl",
-        audio=directory("results/data/pairs/{pair}/{split}_audio"),
+        manifest=PAIR_MANIFEST,
+        audio=directory(PAIR_AUDIO),
     log:
         "results/logs/data/pairs/{pair}/{split}.log",
     benchmark:
@@ -41,8 +32,8 @@ rule synthesize_pair:
         sizes=pair_sizes,
         levels=config["data"]["cs_levels"],
         max_duration_s=config["data"]["max_duration_s"],
-        noise_snr_db=config["data"].get("noise_snr_db"),
-        lexicon_limits=canonical(config["data"].get("lexicon_limits", {})),
+        noise_snr_db=config["data"]["noise_snr_db"],
+        lexicon_limits=canonical(config["data"]["lexicon_limits"]),
         seed=config["seed"],
     script:
         "../scripts/synthesize.py"
@@ -50,12 +41,14 @@ rule synthesize_pair:
 
 rule synthesize_monolingual:
     output:
-        manifest="results/data/mono/{lang}/{mono_split}.jsonl",
-        audio=directory("results/data/mono/{lang}/{mono_split}_audio"),
+        manifest=MONO_MANIFEST,
+        audio=directory(MONO_AUDIO),
     log:
-        "results/logs/data/mono/{lang}/{mono_split}.log",
+        "results/logs/data/mono/{lang}/{split}.log",
     benchmark:
-        "results/benchmarks/data/mono/{lang}/{mono_split}.tsv"
+        "results/benchmarks/data/mono/{lang}/{split}.tsv"
+    wildcard_constraints:
+        split=r"train|dev",
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -67,9 +60,9 @@ rule synthesize_monolingual:
         sizes=canonical(config["data"]["monolingual_sizes"]),
         levels=["mono"],
         max_duration_s=config["data"]["max_duration_s"],
-        noise_snr_db=config["data"].get("noise_snr_db"),
-        lexicon_limits=canonical(config["data"].get("lexicon_limits", {})),
-        monolingual_sentences=config["data"].get("monolingual_sentences", 1),
+        noise_snr_db=config["data"]["noise_snr_db"],
+        lexicon_limits=canonical(config["data"]["lexicon_limits"]),
+        monolingual_sentences=config["data"]["monolingual_sentences"],
         seed=config["seed"],
     script:
         "../scripts/synthesize.py"
@@ -77,7 +70,7 @@ rule synthesize_monolingual:
 
 rule check_leakage:
     input:
-        test="results/data/pairs/{pair}/test.jsonl",
+        test=pair_manifest("{pair}", "test"),
         training=leakage_training_manifests,
     output:
         "results/checks/leakage/{pair}.ok",
@@ -104,8 +97,8 @@ rule prepare_pair:
             lambda wildcards: source_inputs(config, *wildcards.pair_split.split("/"))
         ),
     output:
-        manifest="results/data/pairs/{pair_split}.jsonl",
-        audio=directory("results/data/pairs/{pair_split}_audio"),
+        manifest=PREPARED_MANIFEST,
+        audio=directory(PREPARED_AUDIO),
     log:
         "results/logs/data/pairs/{pair_split}.log",
     benchmark:

@@ -6,17 +6,17 @@ rule train_dg:
     input:
         base=base_model_input(),
         train=lambda wildcards: [
-            f"results/data/pairs/{pair}/train.jsonl"
-            for pair in combination_members(wildcards.combo)
+            pair_manifest(pair, "train")
+            for pair in ModelId.dg(wildcards.dg_method, wildcards.combo).members
         ],
     output:
-        directory("results/dg/{dg_method}/{combo}"),
+        directory(DG_DIR),
     log:
         "results/logs/dg/{dg_method}/{combo}.log",
     benchmark:
         "results/benchmarks/dg/{dg_method}/{combo}.tsv"
     conda:
-        "../envs/train.yaml"
+        "../envs/torch.yaml"
     # One thread, so two such jobs share 2 CPU cores side by side (small matrices scale
     # poorly over threads; not measured against 2 threads one after another). More per
     # job: --set-threads train_dg=8 (GPU boxes need few).

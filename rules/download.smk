@@ -1,7 +1,7 @@
 # Downloads: the only jobs that contact the Hugging Face hub. Local rules, so on a cluster
 # they run on the machine that submits jobs (compute nodes often have no internet); every
 # later job reads the local copies under hub.dir (default results/hub).
-from csbench.data.hub import hub_dir
+from csbench.hub import hub_dir
 from csbench.data.sources import dataset_downloads
 
 HUB_DIR = hub_dir(config)

@@ -9,13 +9,15 @@ rule evaluate:
     input:
         unpack(evaluation_inputs),
     output:
-        predictions=expand("results/predictions/{{model}}/{pair}.json", pair=EVAL_PAIRS),
+        predictions=[
+            PREDICTIONS.format(model="{model}", pair=pair) for pair in EVAL_PAIRS
+        ],
     log:
         "results/logs/evaluate/{model}.log",
     benchmark:
         "results/benchmarks/evaluate/{model}.tsv"
     conda:
-        "../envs/evaluate.yaml"
+        "../envs/torch.yaml"
     threads: 1
     resources:
         gpu=1,
@@ -23,7 +25,7 @@ rule evaluate:
         runtime=60,
     params:
         base_model=base_model_path,
-        kind=lambda wildcards: wildcards.model.split("/")[0],
+        kind=lambda wildcards: ModelId.parse(wildcards.model).kind,
         model_file=model_file_path,
         pairs=EVAL_PAIRS,
         cache_dir="results/cache/predictions/{model}",

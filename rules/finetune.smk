@@ -4,15 +4,15 @@
 rule finetune:
     input:
         base=base_model_input(),
-        train="results/data/pairs/{pair}/train.jsonl",
+        train=pair_manifest("{pair}", "train"),
     output:
-        directory("results/finetune/{mode}/{pair}"),
+        directory(FINETUNE_DIR),
     log:
         "results/logs/finetune/{mode}/{pair}.log",
     benchmark:
         "results/benchmarks/finetune/{mode}/{pair}.tsv"
     conda:
-        "../envs/train.yaml"
+        "../envs/torch.yaml"
     # One thread, so two such jobs share 2 CPU cores side by side (small matrices scale
     # poorly over threads; not measured against 2 threads one after another). More per
     # job: --set-threads finetune=8 (GPU boxes need few).

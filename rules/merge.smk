@@ -6,13 +6,13 @@ rule merge_recipe:
     input:
         unpack(merge_inputs),
     output:
-        "results/merge/{method}/{mode}/{combo}.json",
+        MERGE_RECIPE,
     log:
         "results/logs/merge/{method}/{mode}/{combo}.log",
     benchmark:
         "results/benchmarks/merge/{method}/{mode}/{combo}.tsv"
     conda:
-        "../envs/train.yaml"
+        "../envs/torch.yaml"
     threads: 1
     resources:
         gpu=lambda wildcards: 1 if merge_grid(wildcards.method) else 0,
@@ -33,7 +33,7 @@ rule analyze_task_vectors:
     input:
         base=base_model_input(),
         members=lambda wildcards: [
-            finetune_checkpoint(wildcards.mode, pair) for pair in SEEN_PAIRS
+            ModelId.finetune(wildcards.mode, pair).checkpoint() for pair in SEEN_PAIRS
         ],
     output:
         table="results/merge/analysis/{mode}/layer_statistics.csv",
@@ -46,7 +46,7 @@ rule analyze_task_vectors:
     log:
         "results/logs/merge/analysis/{mode}.log",
     conda:
-        "../envs/merge.yaml"
+        "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=4000,

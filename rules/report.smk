@@ -17,11 +17,11 @@ BOOTSTRAP_RESAMPLES = 1000
 rule summarize:
     input:
         predictions=prediction_files(),
-        tests=expand("results/data/pairs/{pair}/test.jsonl", pair=EVAL_PAIRS),
+        tests=[pair_manifest(pair, "test") for pair in EVAL_PAIRS],
     output:
         **SUMMARY_PARQUET,
         summary=report(
-            "results/tables/summary.csv",
+            SUMMARY_CSV,
             caption="../report/summary.rst",
             category="Tables",
             labels={"table": "tidy scores", "format": "CSV"},
@@ -74,7 +74,7 @@ rule summarize:
 
 rule plot:
     input:
-        summary="results/tables/summary.csv",
+        summary=SUMMARY_CSV,
     output:
         heatmap=report(
             "results/plots/mer_heatmap.png",

@@ -9,7 +9,7 @@ from csbench.workflow import run_job  # noqa: E402
 
 
 def work(smk) -> None:
-    from csbench.data.hub import hub_cache_dir
+    from csbench.hub import hub_cache_dir
 
     # The download cache is read from the config, not params: moving it must not rerun the study.
     cache_dir = hub_cache_dir(smk.config)
@@ -18,7 +18,7 @@ def work(smk) -> None:
 
         download_model(smk.params.model_id, smk.output[0], cache_dir=cache_dir)
     else:
-        from csbench.data.hub import download_dataset
+        from csbench.hub import download_dataset
 
         download_dataset(dict(smk.params.download), smk.output[0], cache_dir=cache_dir)
 

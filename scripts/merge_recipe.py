@@ -6,41 +6,31 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
 
-from csbench.io import write_json  # noqa: E402
-from csbench.languages import combination_members  # noqa: E402
+from csbench.merge.methods import METHODS  # noqa: E402
+from csbench.merge.recipe import FROM_GRID, MergeRecipe  # noqa: E402
+from csbench.study import ModelId  # noqa: E402
 from csbench.workflow import run_job  # noqa: E402
 
 
 def work(smk) -> None:
-    method = smk.wildcards.method
+    model = ModelId.merge(smk.wildcards.method, smk.wildcards.mode, smk.wildcards.combo)
     fixed = dict(smk.params.hyperparameters)
-    if method.startswith("dare"):
+    if METHODS[model.method].seeded:
         fixed.setdefault("seed", int(smk.params.seed))
     grid = {name: list(values) for name, values in dict(smk.params.grid).items()}
     members = [str(path) for path in smk.input.members]
-    recipe = {
-        "method": method,
-        "mode": smk.wildcards.mode,
-        "members": combination_members(smk.wildcards.combo),
-        "member_checkpoints": members,
-        "hyperparameters": fixed,
-        "selection": "config",
-    }
+    recipe = MergeRecipe(model.method, model.mode, list(model.members), members, fixed)
     if grid:
         from csbench.merge.selection import select_hyperparameters
         from csbench.models.loading import resolve_device
 
         best, scores = select_hyperparameters(
-            method, fixed, grid, smk.params.base_model, members, list(smk.input.dev),
+            model.method, fixed, grid, smk.params.base_model, members, list(smk.input.dev),
             resolve_device(smk.params.device), smk.params.language,
         )
-        recipe.update(
-            hyperparameters=best,
-            selection="grid search on the dev sets of the merged seen pairs (lowest mixed error rate)",
-            dev_sets=[str(path) for path in smk.input.dev],
-            grid=scores,
-        )
-    write_json(smk.output[0], recipe)
+        dev_sets = [str(path) for path in smk.input.dev]
+        recipe = MergeRecipe(model.method, model.mode, list(model.members), members, best, FROM_GRID, dev_sets, scores)
+    recipe.write(smk.output[0])
 
 
 run_job(snakemake, work)  # noqa: F821

@@ -10,7 +10,7 @@ from csbench.workflow import run_job  # noqa: E402
 
 
 def work(smk) -> None:
-    split = smk.wildcards.get("split") or smk.wildcards.get("mono_split")
+    split = smk.wildcards.split
     settings = SynthesisSettings(
         max_duration_s=float(smk.params.max_duration_s),
         noise_snr_db=smk.params.noise_snr_db,

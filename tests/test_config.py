@@ -125,3 +125,55 @@ def test_default_dag_has_every_job(tmp_path) -> None:
     assert counts["synthesize_monolingual"] == 4 * 2
     assert counts["check_leakage"] == 2
     assert counts["analyze_task_vectors"] == 2
+
+
+def _schema_defaults(section: str) -> dict:
+    """`default:` of every key of one top-level config section in the schema."""
+    schema = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+    properties = schema["properties"][section]["properties"]
+    return {key: spec["default"] for key, spec in properties.items() if "default" in spec}
+
+
+def test_library_defaults_equal_the_schema_defaults() -> None:
+    """The schema is the one home of every default; where a typed setting keeps a default of
+    its own (for library users), it must be the schema's, so the two can never disagree."""
+    import dataclasses
+
+    from csbench.data.synthesize import SynthesisSettings
+    from csbench.evaluate.run import DecodeSettings
+    from csbench.models.tiny import TinyWhisperSpec
+    from csbench.train.finetune import FinetuneJob, LoraSettings
+    from csbench.train.loop import TrainSettings
+
+    def field_defaults(cls) -> dict:
+        return {f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
+
+    train = field_defaults(TrainSettings)
+    for section in ("finetune", "dg"):
+        schema = _schema_defaults(section)
+        assert {key: train[key] for key in ("warmup_steps", "checkpoint_every")} == {
+            key: schema[key] for key in ("warmup_steps", "checkpoint_every")
+        }
+    finetune = _schema_defaults("finetune")
+    job = field_defaults(FinetuneJob)
+    assert job == {key: finetune[key] for key in job}
+    lora_schema = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+    lora_schema = lora_schema["properties"]["finetune"]["properties"]["lora"]["properties"]
+    lora = LoraSettings()
+    assert (lora.rank, lora.alpha, list(lora.target_modules)) == (
+        lora_schema["rank"]["default"], lora_schema["alpha"]["default"], lora_schema["target_modules"]["default"]
+    )
+    evaluate = _schema_defaults("evaluate")
+    decode = DecodeSettings()
+    assert (decode.language_mode, decode.batch_size, decode.max_new_tokens) == (
+        evaluate["language"], evaluate["batch_size"], evaluate["max_new_tokens"]
+    )
+    local_base = _schema_defaults("local_base")
+    spec = field_defaults(TinyWhisperSpec)
+    assert {key: spec[key] for key in local_base if key in spec} == {key: local_base[key] for key in local_base if key in spec}
+    assert len([key for key in local_base if key in spec]) == 6
+    data = _schema_defaults("data")
+    synthesis = field_defaults(SynthesisSettings)
+    assert (synthesis["monolingual_sentences"], synthesis["noise_snr_db"]) == (
+        data["monolingual_sentences"], data["noise_snr_db"]
+    )

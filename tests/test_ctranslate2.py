@@ -115,8 +115,8 @@ def test_zero_shot_english_synthetic_speech_is_mostly_right(converted, monolingu
     The bound here only tells a working conversion (and feature pipeline) from a broken one,
     which decodes nothing right (MER near 1).
     """
-    from csbench.evaluate.decode import transcribe
     from csbench.metrics import mixed_error_rate
+    from csbench.models.decode import transcribe
     from csbench.models.loading import load_processor, load_whisper
 
     model, processor = load_whisper(converted), load_processor(converted)

@@ -9,8 +9,8 @@ import shutil
 import pytest
 
 from csbench.data.manifest import ManifestError, read_manifest
-from csbench.evaluate.decode import transcribe
 from csbench.evaluate.run import DecodeSettings, evaluate_model, evaluate_pairs
+from csbench.models.decode import transcribe
 from csbench.models.loading import load_processor, load_whisper
 
 

@@ -476,3 +476,4 @@ def test_layer_statistics_tiny() -> None:
     assert [r["layer"] for r in rows][:1] == [layer0]
     with pytest.raises(ValueError, match="member 'y' lacks key"):
         layer_statistics({"x": {"a": A, "b": A}, "y": {"a": A}})
+

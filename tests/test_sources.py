@@ -20,9 +20,9 @@ import yaml
 from workflow_utils import REPO, job_counts, planned_jobs, run_snakemake
 
 from csbench.config import ConfigError
-from csbench.data.hub import dataset_download, download_key, hub_failure_reason, hub_model_dir, safe_name
 from csbench.data.manifest import SAMPLE_RATE, read_manifest
 from csbench.data.sources import SourceError, check_sources, prepare_source, source_for
+from csbench.hub import dataset_download, download_key, hub_failure_reason, hub_model_dir, safe_name
 
 SOURCE_RATE = 22_050
 TEXTS = ["어제 meeting 에서 만났어요", "이 project 는 정말 좋아요", "오늘 lunch 뭐 먹을까", "그 report 다 썼어요"]
@@ -119,7 +119,7 @@ def test_hf_source_through_load_dataset_then_disk(clips, tmp_path) -> None:
     """Parquet data files (a hub repo's layout) → download_dataset's load_dataset + save_to_disk."""
     from datasets.table import embed_table_storage
 
-    from csbench.data.hub import download_dataset
+    from csbench.hub import download_dataset
 
     repo = tmp_path / "repo"
     (repo / "data").mkdir(parents=True)

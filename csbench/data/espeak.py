@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from csbench.errors import EspeakError
+
 AUDIO_OUTPUT_SYNCHRONOUS = 2
 ESPEAK_CHARS_UTF8 = 1
 ESPEAK_RATE = 1
@@ -68,10 +70,6 @@ def _voice_languages(address: int | None) -> list[tuple[int, str]]:
         entries.append((priority, code.decode("ascii", errors="replace").lower()))
         position += len(code) + 2
     return entries
-
-
-class EspeakError(RuntimeError):
-    """Raised when libespeak-ng cannot be loaded or refuses a voice or text."""
 
 
 @dataclass(frozen=True)

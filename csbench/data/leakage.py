@@ -11,11 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from csbench.data.manifest import read_manifest
+from csbench.errors import LeakageError
 from csbench.metrics import normalize
-
-
-class LeakageError(ValueError):
-    """An unseen-pair test utterance also appears in a training or dev set."""
 
 
 def check_leakage(test_manifest: str | Path, training_manifests: list[str | Path]) -> int:

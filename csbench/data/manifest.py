@@ -17,13 +17,11 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from csbench.errors import ManifestError
+
 logger = logging.getLogger(__name__)
 SAMPLE_RATE = 16_000
 REQUIRED_FIELDS = ("id", "audio", "text", "duration")
-
-
-class ManifestError(ValueError):
-    """A manifest row is malformed; the message names file, line and field."""
 
 
 @dataclass(frozen=True)

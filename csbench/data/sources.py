@@ -36,8 +36,9 @@ import numpy as np
 import soundfile
 
 from csbench.config import ConfigError
-from csbench.data.hub import dataset_download, download_key, hub_dir, is_hub_id
-from csbench.data.manifest import SAMPLE_RATE, ManifestError
+from csbench.data.manifest import SAMPLE_RATE
+from csbench.errors import SourceError
+from csbench.hub import dataset_download, download_key, hub_dir, is_hub_id
 from csbench.io import atomic_path, write_jsonl
 from csbench.languages import SUPPORTED_LANGUAGES, canonical_pair, pair_languages
 
@@ -55,13 +56,6 @@ ISO639_3 = {
     "kor": "ko", "nld": "nl", "pes": "fa", "pol": "pl", "por": "pt", "rus": "ru", "spa": "es",
     "tha": "th", "tur": "tr", "vie": "vi", "zho": "zh",
 }
-
-
-class SourceError(ManifestError):
-    """A source cannot be read or prepared; the message is one line naming it and a fix.
-
-    A ManifestError, so workflow jobs report it as one line like any bad manifest.
-    """
 
 
 # --------------------------------------------------------------------------- config

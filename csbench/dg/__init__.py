@@ -19,6 +19,7 @@ from csbench.dg.erm import ERMJoint
 from csbench.dg.fish import Fish
 from csbench.dg.fishr import Fishr
 from csbench.dg.gga import GGA
+from csbench.errors import DGError
 
 #: method name → class.
 DG_METHODS: dict[str, type[DGMethod]] = {cls.name: cls for cls in (ERMJoint, Fish, Fishr, GGA)}
@@ -31,7 +32,7 @@ DG_HYPERPARAMETERS: dict[str, dict[str, Any]] = {
 def make_dg_method(name: str, **hyperparameters: Any) -> DGMethod:
     """Build DG method ``name``; unknown names, unknown or invalid hyperparameters → ValueError."""
     if name not in DG_METHODS:
-        raise ValueError(f"unknown DG method {name!r}; available: {', '.join(sorted(DG_METHODS))}")
+        raise DGError(f"unknown DG method {name!r}; available: {', '.join(sorted(DG_METHODS))}")
     return DG_METHODS[name](**hyperparameters)
 
 

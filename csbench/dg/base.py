@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
+from csbench.errors import DGError
+
 if TYPE_CHECKING:  # the loop imports transformers; config validation should not need it
     from csbench.train.batches import Batch
     from csbench.train.loop import TrainSettings
@@ -39,7 +41,7 @@ class DGMethod:
     def __init__(self, **hyperparameters: Any) -> None:
         unknown = sorted(set(hyperparameters) - set(self.HYPERPARAMETERS))
         if unknown:
-            raise ValueError(
+            raise DGError(
                 f"unknown hyperparameter(s) for DG method {self.name!r}: "
                 f"{', '.join(map(repr, unknown))}; allowed: "
                 f"{', '.join(self.HYPERPARAMETERS) if self.HYPERPARAMETERS else 'none'}"
@@ -75,7 +77,7 @@ class DGMethod:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
         if state:
-            raise ValueError(f"DG method {self.name!r} keeps no state, got keys {sorted(state)}")
+            raise DGError(f"DG method {self.name!r} keeps no state, got keys {sorted(state)}")
 
 
 def _check_type(method: str, key: str, value: Any, default: Any) -> None:
@@ -89,7 +91,7 @@ def _check_type(method: str, key: str, value: Any, default: Any) -> None:
     else:
         ok = isinstance(value, type(default))
     if not ok:
-        raise ValueError(
+        raise DGError(
             f"DG method {method!r}: hyperparameter {key!r} must be {type(default).__name__}, got {value!r}"
         )
 
@@ -97,14 +99,14 @@ def _check_type(method: str, key: str, value: Any, default: Any) -> None:
 def require(condition: bool, method: str, message: str) -> None:
     """Raise the one-line ValueError used for out-of-range hyperparameters."""
     if not condition:
-        raise ValueError(f"DG method {method!r}: {message}")
+        raise DGError(f"DG method {method!r}: {message}")
 
 
 def trainable_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
     """The parameters a method may move: those with ``requires_grad`` (a LoRA adapter, or all)."""
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
-        raise ValueError("the model has no trainable parameters (requires_grad is False everywhere)")
+        raise DGError("the model has no trainable parameters (requires_grad is False everywhere)")
     return params
 
 

@@ -62,6 +62,7 @@ import torch
 import torch.nn.functional as F
 
 from csbench.dg.base import DGMethod, require
+from csbench.errors import DGError
 
 if TYPE_CHECKING:
     from csbench.train.batches import Batch
@@ -100,7 +101,7 @@ def penalty_targets(model: torch.nn.Module, pattern: str) -> list[PenaltyTarget]
             if match:
                 matches.append((match, PenaltyTarget(name, module, kind)))
     if not matches:
-        raise ValueError(
+        raise DGError(
             f"Fishr: penalty_params {pattern!r} matches no nn.Linear weight or bias of the model"
         )
     if regex.groups and all((m.group(1) or "").isdigit() for m, _ in matches):
@@ -148,7 +149,7 @@ def per_sample_gradients(
     losses = per_sample_losses(output.logits, batch.labels)
     calls = [(key, h, y) for key in modules for h, y in captured[key]]
     if not calls:
-        raise ValueError("Fishr: the penalized layers were not called in the forward pass")
+        raise DGError("Fishr: the penalized layers were not called in the forward pass")
     deltas = torch.autograd.grad(
         losses.sum(),
         [y for _, _, y in calls],
@@ -162,7 +163,7 @@ def per_sample_gradients(
         if delta is None:
             delta = torch.zeros_like(y)
         if h.shape[0] != size:
-            raise ValueError(
+            raise DGError(
                 f"Fishr: a penalized layer's input has batch dimension {h.shape[0]}, expected {size}"
             )
         if not create_graph:
@@ -197,10 +198,7 @@ class Fishr(DGMethod):
 
     name: ClassVar[str] = "fishr"
     HYPERPARAMETERS: ClassVar[dict[str, Any]] = {
-        "penalty_weight": 1.0,
-        "penalty_anneal_steps": 100,
-        "ema": 0.95,
-        "penalty_params": DEFAULT_PENALTY_PARAMS,
+        "penalty_weight": 1.0, "penalty_anneal_steps": 100, "ema": 0.95, "penalty_params": DEFAULT_PENALTY_PARAMS,
     }
 
     penalty_weight: float
@@ -222,7 +220,7 @@ class Fishr(DGMethod):
         try:
             re.compile(self.penalty_params)
         except re.error as error:
-            raise ValueError(f"DG method 'fishr': penalty_params is not a regex: {error}") from None
+            raise DGError(f"DG method 'fishr': penalty_params is not a regex: {error}") from None
         self._ema: dict[str, torch.Tensor] = {}
         #: Penalty and mean loss of the last step, for logging and tests.
         self.last_penalty = float("nan")
@@ -238,7 +236,7 @@ class Fishr(DGMethod):
         if previous is None:
             previous = torch.zeros_like(variance)
         elif previous.shape != variance.shape:
-            raise ValueError(
+            raise DGError(
                 f"Fishr: EMA of domain {domain!r} has {previous.numel()} entries, the penalized "
                 f"parameters now have {variance.numel()}"
             )
@@ -249,7 +247,7 @@ class Fishr(DGMethod):
     def step(self, model: torch.nn.Module, batches: list[Batch], step_index: int) -> torch.Tensor:
         domains = [batch.domain for batch in batches]
         if len(set(domains)) != len(domains):
-            raise ValueError(f"Fishr needs one batch per distinct domain, got domains {domains}")
+            raise DGError(f"Fishr needs one batch per distinct domain, got domains {domains}")
         weight = self.weight_at(step_index)
         targets = penalty_targets(model, self.penalty_params)
         losses, variances = [], []

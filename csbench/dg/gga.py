@@ -66,6 +66,7 @@ from csbench.dg.base import (
     require,
     trainable_parameters,
 )
+from csbench.errors import DGError
 
 if TYPE_CHECKING:
     from csbench.train.batches import Batch
@@ -81,7 +82,7 @@ def gradient_agreement(domain_grads: list[list[torch.Tensor]], agreement: str = 
     products are accumulated per parameter so no concatenated copy is built.
     """
     if len(domain_grads) < 2:
-        raise ValueError("gradient agreement needs at least two domains")
+        raise DGError("gradient agreement needs at least two domains")
     count = len(domain_grads)
     dots = torch.zeros(count, count, dtype=torch.float64)
     for tensors in zip(*domain_grads, strict=True):
@@ -97,13 +98,8 @@ class GGA(DGMethod):
 
     name: ClassVar[str] = "gga"
     HYPERPARAMETERS: ClassVar[dict[str, Any]] = {
-        "anneal_start": 0,
-        "anneal_steps": 50,
-        "num_candidates": 250,
-        "noise_scale": 1e-6,
-        "loss_tolerance": 0.1,
-        "agreement": "min",
-        "seed": 0,
+        "anneal_start": 0, "anneal_steps": 50, "num_candidates": 250, "noise_scale": 1e-6,
+        "loss_tolerance": 0.1, "agreement": "min", "seed": 0,
     }
 
     anneal_start: int
@@ -195,7 +191,7 @@ class GGA(DGMethod):
     def step(self, model: torch.nn.Module, batches: list[Batch], step_index: int) -> torch.Tensor:
         if self.annealing(step_index):
             if len(batches) < 2:
-                raise ValueError(
+                raise DGError(
                     f"GGA compares gradients between domains and needs >= 2 per step, got {len(batches)}"
                 )
             self.search(model, batches, step_index)

@@ -7,12 +7,11 @@ seen pairs, not with the number of their combinations.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
-from csbench.io import read_json
+from csbench.errors import ConfigError
+from csbench.merge.recipe import MergeRecipe
 from csbench.models.loading import load_processor, load_whisper
 from csbench.models.task_vectors import apply_task_vector, is_lora_checkpoint, load_task_vector
 
@@ -35,13 +34,6 @@ def materialize(
             return model.to(device), processor
         return load_whisper(checkpoint, device), processor
     if kind == "merge":
-        from csbench.merge import merge_task_vectors
-
         assert checkpoint is not None
-        recipe = read_json(checkpoint)
-        model = load_whisper(base, "cpu")
-        vectors = [load_task_vector(model, Path(member)) for member in recipe["member_checkpoints"]]
-        merged = merge_task_vectors(recipe["method"], vectors, **recipe["hyperparameters"])
-        apply_task_vector(model, merged)
-        return model.to(device), processor
-    raise ValueError(f"unknown model kind {kind!r}")
+        return MergeRecipe.read(checkpoint).materialize(base, device), processor
+    raise ConfigError(f"unknown model kind {kind!r}")

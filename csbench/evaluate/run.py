@@ -19,9 +19,9 @@ from pathlib import Path
 import torch
 
 from csbench.data.manifest import read_manifest
-from csbench.evaluate.decode import transcribe
 from csbench.evaluate.materialize import materialize
 from csbench.io import read_json, stat_fingerprint, write_json
+from csbench.models.decode import transcribe
 from csbench.models.loading import resolve_device
 
 logger = logging.getLogger(__name__)

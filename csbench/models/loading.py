@@ -12,14 +12,11 @@ from pathlib import Path
 import torch
 from transformers import AutoConfig, WhisperForConditionalGeneration, WhisperProcessor
 
-from csbench.data.hub import hub_failure_reason
+from csbench.errors import ModelLoadError
+from csbench.hub import hub_failure_reason
 from csbench.io import atomic_path
 
 logger = logging.getLogger(__name__)
-
-
-class ModelLoadError(RuntimeError):
-    """A model cannot be loaded; the message says which and what to do, in one line."""
 
 
 def resolve_device(device: str) -> torch.device:

@@ -52,6 +52,7 @@ from csbench.metrics import (
     script_confusion_rate,
     word_error_counts,
 )
+from csbench.study import ModelId
 
 logger = logging.getLogger(__name__)
 
@@ -85,24 +86,8 @@ SUMMARY_COLUMNS = [
 
 
 def describe_model(model_id: str) -> dict[str, object]:
-    """Split a model id (base, finetune/MODE/PAIR, merge/METHOD/MODE/COMBO, dg/METHOD/COMBO) into columns."""
-    kind, *rest = model_id.split("/")
-    if kind == "base" and not rest:
-        return {"model": model_id, "kind": "base", "method": "zero-shot", "mode": "", "members": "",
-                "n_members": 0}
-    if kind == "finetune" and len(rest) == 2:
-        mode, pair = rest
-        return {"model": model_id, "kind": "finetune", "method": "finetune", "mode": mode,
-                "members": pair, "n_members": 1}
-    if kind == "merge" and len(rest) == 3:
-        method, mode, combo = rest
-        return {"model": model_id, "kind": "merge", "method": method, "mode": mode,
-                "members": combo, "n_members": combo.count("+") + 1}
-    if kind == "dg" and len(rest) == 2:
-        method, combo = rest
-        return {"model": model_id, "kind": "dg", "method": method, "mode": "full",
-                "members": combo, "n_members": combo.count("+") + 1}
-    raise ValueError(f"unknown model id {model_id!r}")
+    """A model id's columns in summary.csv (kind, method, mode, members), from `csbench.study`."""
+    return ModelId.parse(model_id).columns()
 
 
 @dataclass
@@ -214,7 +199,7 @@ def _paired_p_values(
     for pair in sorted({run.pair for run in runs}):
         on_pair = [run for run in runs if run.pair == pair]
         base = next((run for run in on_pair if run.model == "base"), None)
-        finetunes = [run for run in on_pair if run.model.startswith("finetune/")]
+        finetunes = [run for run in on_pair if ModelId.parse(run.model).kind == "finetune"]
         best = min(finetunes, key=lambda run: (_rate(run.counts["mer"]), run.model)) if finetunes else None
         for run in on_pair:
             entry: dict[str, object] = {"best_finetune": best.model if best else ""}

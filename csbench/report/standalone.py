@@ -28,6 +28,12 @@ configfile: "config.yaml"
 report: {workflow_rst!r}
 
 
+import sys
+
+sys.path.insert(0, {repo!r})
+
+from csbench.study import SUMMARY_CSV, pair_manifest
+
 EVAL_PAIRS = {eval_pairs!r}
 
 
@@ -88,6 +94,7 @@ def prepare_report_workdir(
             eval_pairs=sorted(manifests),
             prediction_files=files,
             report_smk=str(REPO / "rules" / "report.smk"),
+            repo=str(REPO),
         ),
         encoding="utf-8",
     )

@@ -19,6 +19,7 @@ from csbench.report.scoring import (
     describe_model,
     score_predictions,
 )
+from csbench.study import MODEL_KINDS, ModelId
 
 __all__ = [
     "MODEL_COLUMNS",
@@ -34,7 +35,8 @@ __all__ = [
     "write_parquet",
 ]
 
-KIND_ORDER = {"base": 0, "finetune": 1, "merge": 2, "dg": 3}
+#: Reading order of model kinds in every table and plot.
+KIND_ORDER = {kind: index for index, kind in enumerate(MODEL_KINDS)}
 #: Paper-table columns that average pairs and so have no bootstrap interval of their own.
 AVERAGE_COLUMNS = ("seen avg", "unseen avg")
 #: A confidence interval: (low bounds, high bounds), each shaped like the paper table.
@@ -43,7 +45,7 @@ Intervals = tuple[pd.DataFrame, pd.DataFrame]
 
 def model_order(models: list[str] | pd.Index) -> list[str]:
     """Base first, then fine-tunes, merges, DG models, each alphabetically: the reading order."""
-    return sorted(models, key=lambda model: (KIND_ORDER.get(str(model).split("/")[0], 9), str(model)))
+    return sorted(models, key=lambda model: (KIND_ORDER[ModelId.parse(model).kind], str(model)))
 
 
 def _pairs(scores: pd.DataFrame, pair_type: str) -> list[str]:

@@ -16,6 +16,7 @@ import torch
 from transformers import WhisperProcessor
 
 from csbench.data.manifest import Utterance
+from csbench.errors import ManifestError
 
 logger = logging.getLogger(__name__)
 #: Above this many bytes of log-mel features, features are computed per batch, not cached.
@@ -83,7 +84,7 @@ class EpochSampler:
 
     def __init__(self, size: int, batch_size: int, seed: int) -> None:
         if size == 0:
-            raise ValueError("cannot train on an empty training set")
+            raise ManifestError("cannot train on an empty training set")
         self.size, self.batch_size, self.seed = size, min(batch_size, size), seed
         self.per_epoch = max(1, size // self.batch_size)
         self._permutations: dict[int, list[int]] = {}

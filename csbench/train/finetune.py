@@ -9,14 +9,17 @@ processor beside it, so a user can load any csbench model with plain transformer
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import torch
 from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
 from csbench.data.manifest import Utterance
+from csbench.errors import ConfigError
 from csbench.io import atomic_path, write_json
 from csbench.train.batches import EpochSampler, FeatureStore, make_batch, matrix_language
 from csbench.train.loop import TrainSettings, autocast_dtype, erm_step, train
@@ -34,6 +37,12 @@ class LoraSettings:
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2")
     dropout: float = 0.0
 
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> LoraSettings:
+        """From the schema-completed `finetune.lora` section."""
+        return cls(rank=int(section["rank"]), alpha=int(section["alpha"]),
+                   target_modules=tuple(section["target_modules"]))
+
 
 @dataclass(frozen=True)
 class FinetuneJob:
@@ -47,6 +56,18 @@ class FinetuneJob:
     gradient_checkpointing: bool = False
     #: "bf16": autocast where the device computes bf16 natively (`loop.autocast_dtype`).
     mixed_precision: str = "fp32"
+
+    @classmethod
+    def from_config(cls, mode: str, section: Mapping[str, Any], learning_rate: float, seed: int) -> FinetuneJob:
+        """From the schema-completed `finetune` section; `learning_rate` is the mode's."""
+        return cls(
+            mode=mode,
+            settings=TrainSettings.from_config(section, seed, learning_rate),
+            batch_size=int(section["batch_size"]),
+            lora=LoraSettings.from_config(section["lora"]) if mode == "lora" else LoraSettings(),
+            gradient_checkpointing=bool(section["gradient_checkpointing"]),
+            mixed_precision=str(section["mixed_precision"]),
+        )
 
 
 def prepare(model: WhisperForConditionalGeneration, mode: str, lora: LoraSettings):
@@ -67,7 +88,7 @@ def prepare(model: WhisperForConditionalGeneration, mode: str, lora: LoraSetting
         )
         peft_model = get_peft_model(model, config)
         return peft_model, [p for p in peft_model.parameters() if p.requires_grad]
-    raise ValueError(f"unknown fine-tuning mode {mode!r}; expected one of {FINETUNE_MODES}")
+    raise ConfigError(f"unknown fine-tuning mode {mode!r}; expected one of {FINETUNE_MODES}")
 
 
 def run_finetune(

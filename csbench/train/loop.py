@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,28 +24,12 @@ from typing import Any
 import torch
 from transformers import get_linear_schedule_with_warmup
 
+from csbench.errors import NonFiniteLossError, OutOfMemoryError
 from csbench.io import atomic_path
 from csbench.progress import LoggedProgress
 from csbench.train.batches import Batch
 
 logger = logging.getLogger(__name__)
-
-
-class NonFiniteLossError(RuntimeError):
-    """The loss became NaN or infinite."""
-
-
-class OutOfMemoryError(RuntimeError):
-    """A step ran out of GPU memory; the message names the batch size to lower."""
-
-    @classmethod
-    def during(cls, what: str, batch_size: int, setting: str, error: BaseException) -> OutOfMemoryError:
-        """The one-line message for running out of memory while doing `what`."""
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return cls(
-            f"out of GPU memory {what} with {batch_size} utterances per batch: lower {setting} "
-            f"(now {batch_size}) or use a GPU with more memory ({first_line[:120]})"
-        )
 
 
 @dataclass(frozen=True)
@@ -57,8 +41,23 @@ class TrainSettings:
     warmup_steps: int = 0
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
-    checkpoint_every: int = 200
+    checkpoint_every: int = 100
     seed: int = 0
+
+    @classmethod
+    def from_config(
+        cls, section: Mapping[str, Any], seed: int, learning_rate: float | None = None
+    ) -> TrainSettings:
+        """From a config section (finetune, dg, local_base) that the schema completed with its
+        defaults — the one home of every default (schemas/config.schema.yaml, `default:`).
+        `learning_rate` overrides the section's (fine-tunes keep one per mode)."""
+        return cls(
+            steps=int(section["steps"]),
+            learning_rate=float(section["learning_rate"] if learning_rate is None else learning_rate),
+            warmup_steps=int(section["warmup_steps"]),
+            checkpoint_every=int(section["checkpoint_every"]),
+            seed=int(seed),
+        )
 
 
 #: step → batch(es) for that step. Must be deterministic in `step` for exact resumption.

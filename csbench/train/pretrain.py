@@ -34,8 +34,8 @@ def pretrain_local_base(
     checkpoint_dir: str | Path,
 ) -> dict[str, float]:
     """Build, pretrain and save the tiny base; return its dev error rates."""
-    from csbench.evaluate.decode import transcribe
     from csbench.metrics import character_error_rate, mixed_error_rate
+    from csbench.models.decode import transcribe
 
     train_set = [u for manifest in train_manifests for u in read_manifest(manifest)]
     dev_set = [u for manifest in dev_manifests for u in read_manifest(manifest)]
@@ -45,21 +45,15 @@ def pretrain_local_base(
     if tokenizer_dir.exists():  # resuming: reuse the exact tokenizer the checkpoint was trained with
         tokenizer = WhisperTokenizer.from_pretrained(tokenizer_dir)
     else:
-        tokenizer = train_tokenizer([u.text for u in train_set], options.get("vocab_size", 1000), spec.window_s)
+        tokenizer = train_tokenizer([u.text for u in train_set], options["vocab_size"], spec.window_s)
         tokenizer.save_pretrained(tokenizer_dir)
     model, processor = build_tiny_whisper(tokenizer, spec, seed)
     logger.info("tiny Whisper: %.2f M parameters, vocabulary %d", model.num_parameters() / 1e6, len(tokenizer))
     job = FinetuneJob(
         mode="full",
-        settings=TrainSettings(
-            steps=options.get("steps", 2400),
-            learning_rate=options.get("learning_rate", 2e-3),
-            warmup_steps=options.get("warmup_steps", 100),
-            checkpoint_every=200,
-            seed=seed,
-        ),
-        batch_size=options.get("batch_size", 16),
-        mixed_precision=options.get("mixed_precision", "fp32"),
+        settings=TrainSettings.from_config(options, seed),
+        batch_size=int(options["batch_size"]),
+        mixed_precision=str(options["mixed_precision"]),
     )
     trained, history = run_finetune(
         model, processor, train_set, job, checkpoint_dir, device, description="pretrain base",

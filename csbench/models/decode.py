@@ -15,8 +15,8 @@ import torch
 from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
 from csbench.data.manifest import Utterance
+from csbench.errors import ConfigError, OutOfMemoryError
 from csbench.progress import LoggedProgress
-from csbench.train.loop import OutOfMemoryError
 
 LANGUAGE_MODES = ("matrix", "first", "auto")
 
@@ -33,7 +33,7 @@ def language_for(utterance: Utterance, mode: str) -> str | None:
         return utterance.pair.split("-")[0] if utterance.pair else None
     if mode == "auto":
         return None
-    raise ValueError(f"unknown decoding language mode {mode!r}; expected one of {LANGUAGE_MODES}")
+    raise ConfigError(f"unknown decoding language mode {mode!r}; expected one of {LANGUAGE_MODES}")
 
 
 @torch.inference_mode()

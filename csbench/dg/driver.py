@@ -14,10 +14,16 @@ import torch
 from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
 from csbench.data.manifest import Utterance
+from csbench.dg import bind_to_loop, make_dg_method, trainable_parameters
 from csbench.train.batches import EpochSampler, FeatureStore, make_batch, matrix_language
 from csbench.train.loop import TrainSettings, train
 
 logger = logging.getLogger(__name__)
+
+
+def per_domain_batch_size(batch_size: int, n_domains: int) -> int:
+    """Utterances per domain and step: `dg.batch_size` split evenly over the domains."""
+    return max(1, batch_size // n_domains)
 
 
 def run_domain_generalization(
@@ -32,8 +38,6 @@ def run_domain_generalization(
     device: torch.device,
 ) -> tuple[torch.nn.Module, list[dict]]:
     """Full fine-tuning of `model` on `domains` with DG method `method_name`."""
-    from csbench.dg import bind_to_loop, make_dg_method, trainable_parameters
-
     method = make_dg_method(method_name, **hyperparameters)
     torch.manual_seed(settings.seed)
     model.to(device)

@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from csbench.data.manifest import ManifestError
+from csbench.errors import HubDownloadError
 from csbench.io import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -29,14 +29,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_HUB_DIR = "results/hub"
 #: "owner/name" or "name", the shape of a Hugging Face repository id.
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
-
-
-class HubDownloadError(ManifestError):
-    """A dataset download failed; the message is one line naming the repo and a fix.
-
-    A ManifestError (data that cannot be obtained is data that cannot be read), so
-    workflow jobs report it as one line instead of a traceback.
-    """
 
 
 def hub_dir(config: dict[str, Any]) -> str:
