@@ -32,6 +32,17 @@ def whisper_language_codes() -> list[str]:
     return list(LANGUAGES.keys())
 
 
+#: Han code points beyond the unified block: extension A, compatibility ideographs, the
+#: supplementary-plane extensions B-H and compatibility supplement, and the ideographic
+#: marks written inside Han words (々 iteration, 〆 closing, 〇 zero, 〻, Hangzhou numerals).
+_HAN_RANGES = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0xF900, 0xFAFF), (0x20000, 0x323AF),
+               (0x3005, 0x3007), (0x3021, 0x3029), (0x3038, 0x303B))
+
+
+def _is_han(code: int) -> bool:
+    return any(low <= code <= high for low, high in _HAN_RANGES)
+
+
 def char_script(char: str) -> str:
     """The script of one character: latin, hangul, kana, han, devanagari, other, or space.
 
@@ -45,7 +56,7 @@ def char_script(char: str) -> str:
         return "hangul"
     if 0x3040 <= code <= 0x30FF or 0x31F0 <= code <= 0x31FF or 0xFF66 <= code <= 0xFF9F:
         return "kana"
-    if 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF:
+    if _is_han(code):
         return "han"
     if 0x0900 <= code <= 0x097F:
         return "devanagari"

@@ -180,13 +180,19 @@ def _corpus_rate(counts: Sequence[ErrorCounts]) -> float:
 
 
 def normalize(text: str) -> str:
-    """NFKC, casefold, punctuation and symbols to spaces, whitespace collapsed.
+    """NFKC, casefold, invisible format characters removed, punctuation and symbols to
+    spaces, whitespace collapsed.
 
     Scoring-time only, so that transcripts differing only in width, case or
-    punctuation (which no listener could hear) are not counted as errors.
+    punctuation (which no listener could hear) are not counted as errors. Format
+    characters (Unicode category Cf: zero-width space, byte-order mark, soft hyphen, joiners)
+    are invisible in print and inaudible, and would otherwise split or glue words.
     """
     text = unicodedata.normalize("NFKC", text).casefold()
-    text = "".join(" " if unicodedata.category(ch)[0] in "PS" else ch for ch in text)
+    text = "".join(
+        "" if unicodedata.category(ch) == "Cf" else " " if unicodedata.category(ch)[0] in "PS" else ch
+        for ch in text
+    )
     return " ".join(text.split())
 
 

@@ -60,6 +60,9 @@ ZH_TAGGED = [("我们", "zh"), ("明天", "zh"), ("开", "zh"), ("meeting", "en"
         ("5$ + 3€ = 8", "5 3 8"),  # symbols (Sc, Sm) become spaces
         ("  a \t\n b  ", "a b"),  # whitespace collapsed and stripped
         ("?!", ""),
+        # invisible format characters are removed, not turned into word breaks
+        ("meet\u200bing \ufeffnow co\u00adoperate", "meeting now cooperate"),
+        ("회\u200b의", "회의"),
     ],
 )
 def test_normalize(raw: str, expected: str) -> None:
@@ -84,6 +87,12 @@ def test_normalize_is_idempotent() -> None:
         ("我们开meeting吧", ["我", "们", "开", "meeting", "吧"]),
         ("ミーティング", ["ミ", "ー", "テ", "ィ", "ン", "グ"]),  # ー is kana too
         ("नमस्ते dost", ["नमस्ते", "dost"]),  # Devanagari stays whole words
+        # every Han code point is one token: iteration mark, closing mark, ideographic zero,
+        # extension A and B, a compatibility ideograph (U+FA11, no NFKC decomposition)
+        ("時々meeting", ["時", "々", "meeting"]),
+        ("〆切 file〇件", ["〆", "切", "file", "〇", "件"]),
+        ("\u3400\U00020B9Fmeeting", ["\u3400", "\U00020B9F", "meeting"]),
+        ("\ufa11", ["\ufa11"]),
         ("", []),
         ("?!", []),
     ],
