@@ -477,3 +477,19 @@ def test_layer_statistics_tiny() -> None:
     with pytest.raises(ValueError, match="member 'y' lacks key"):
         layer_statistics({"x": {"a": A, "b": A}, "y": {"a": A}})
 
+
+def test_tsv_merge_on_low_rank_task_vectors_equals_merging_at_their_true_rank() -> None:
+    """LoRA-like rank-2 task vectors: keeping k = 6 singular vectors each (rank_fraction 1 on
+    24 x 24, 2 members -> 12 > rank) must give exactly the merge at k = 2, not a merge
+    rotated against the arbitrary singular vectors of the zero singular values."""
+    generator = torch.Generator().manual_seed(0)
+    low_rank = [torch.randn(24, 2, generator=generator) @ torch.randn(2, 24, generator=generator) for _ in range(2)]
+    at_true_rank = merge_one("tsv_merge", low_rank, rank_fraction=4 / 24)  # k = int(4/24 * 24 / 2) = 2
+    capped = merge_one("tsv_merge", low_rank, rank_fraction=1.0)
+    assert torch.allclose(capped, at_true_rank, atol=1e-4)
+    assert float((capped - sum(low_rank)).norm() / sum(low_rank).norm()) < 0.5  # a real merge, not zero
+
+
+def test_tsv_merge_of_a_zero_task_vector_keeps_the_other() -> None:
+    tau = torch.diag(t(3.0, 0.0, 0.0))
+    close(merge_one("tsv_merge", [tau, torch.zeros(3, 3)]), tau.tolist(), 1e-6)

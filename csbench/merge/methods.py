@@ -264,6 +264,14 @@ def model_stock(task_tensors: Tensors) -> torch.Tensor:
     return t * mean
 
 
+def numerical_rank(singular_values: torch.Tensor, shape: Sequence[int]) -> int:
+    """How many singular values exceed σ_max · max(shape) · ε (NumPy's `matrix_rank` rule)."""
+    if singular_values.numel() == 0 or float(singular_values[0]) == 0.0:
+        return 0
+    tolerance = float(singular_values[0]) * max(shape) * torch.finfo(singular_values.dtype).eps
+    return int((singular_values > tolerance).sum())
+
+
 def _polar_factor(matrix: torch.Tensor) -> torch.Tensor:
     """Orthogonal polar factor P·Qᵀ of ``matrix = P Σ Qᵀ``: the closest matrix with orthonormal
     columns (rows, when wider than tall) in Frobenius norm."""
@@ -287,7 +295,10 @@ def tsv_merge(
     factor is the identity map and this is task arithmetic of the rank-k approximations. If the
     concatenated U (or V) is rank-deficient (two tasks with exactly the same singular direction,
     or N·k larger than the dimension), its polar factor is not unique and the completion LAPACK
-    picks is arbitrary, as in the paper's code; real fine-tuning deltas do not hit this.
+    picks is arbitrary, as in the paper's code. A member keeps at most its numerical rank
+    (`numerical_rank`): a LoRA task vector B·A has rank ≤ r, and singular vectors beyond it
+    belong to zero singular values — arbitrary directions that the orthogonalization would
+    otherwise rotate the real ones against.
 
     Parameters that are not matrices (biases, layer norms, conv kernels) have no singular
     vectors: as in the paper's code they are averaged, λ · (1/N) Σ_i w_i τ_i.
@@ -302,9 +313,12 @@ def tsv_merge(
     u_parts, s_parts, v_parts = [], [], []
     for member in stacked:
         u, s, vh = torch.linalg.svd(member, full_matrices=False)
-        u_parts.append(u[:, :k])
-        s_parts.append(s[:k])
-        v_parts.append(vh[:k].T)
+        kept = min(k, numerical_rank(s, member.shape))
+        u_parts.append(u[:, :kept])
+        s_parts.append(s[:kept])
+        v_parts.append(vh[:kept].T)
+    if sum(len(part) for part in s_parts) == 0:  # every member is zero here
+        return torch.zeros_like(stacked[0])
     u_orth = _polar_factor(torch.cat(u_parts, dim=1))
     v_orth = _polar_factor(torch.cat(v_parts, dim=1))
     return scaling * ((u_orth * torch.cat(s_parts)) @ v_orth.T)
