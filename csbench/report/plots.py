@@ -8,6 +8,7 @@ leaves a half-written figure that Snakemake would take for done.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
 
 import matplotlib
@@ -19,7 +20,7 @@ import pandas as pd  # noqa: E402
 
 from csbench.io import atomic_path  # noqa: E402
 from csbench.report.scoring import LANGUAGE_METRIC_PREFIX, describe_model  # noqa: E402
-from csbench.report.tables import model_order  # noqa: E402
+from csbench.report.tables import model_order, paper_table  # noqa: E402
 
 KIND_COLORS = {"base": "#444444", "finetune": "#1f77b4", "merge": "#d62728", "dg": "#2ca02c"}
 MODE_MARKERS = {"full": "o", "lora": "s", "": "D"}
@@ -27,6 +28,7 @@ MODE_LINESTYLES = {"full": "-", "lora": "--"}
 
 __all__ = [
     "KIND_COLORS",
+    "draw_figures",
     "mer_heatmap",
     "merge_scaling",
     "per_language_bars",
@@ -229,3 +231,23 @@ def per_language_bars(summary: pd.DataFrame, *paths: str | Path, pair_type: str 
     axes[0][0].set_yticks(positions, models, fontsize=7)
     figure.suptitle(title)
     save_figure(figure, *paths)
+
+
+def draw_figures(summary: pd.DataFrame, outputs: dict[str, str]) -> None:
+    """Draw every figure rule `plot` declares: outputs ``NAME`` and ``NAME_pdf`` are the PNG
+    and PDF of figure NAME (heatmap, seen_vs_unseen, merge_scaling, per_language), each
+    drawn once and saved to both."""
+    table = paper_table(summary, "mer")
+    figures = {
+        "heatmap": lambda *paths: mer_heatmap(table, *paths),
+        "seen_vs_unseen": lambda *paths: seen_vs_unseen(table, *paths),
+        "merge_scaling": lambda *paths: merge_scaling(table, *paths),
+        "per_language": lambda *paths: per_language_bars(summary, *paths),
+    }
+    paths: dict[str, list[str]] = defaultdict(list)
+    for name, path in outputs.items():
+        paths[name.removesuffix("_pdf")].append(path)
+    for name, figure_paths in paths.items():
+        if name not in figures:
+            raise ValueError(f"rule plot declares output {name!r}, which draw_figures cannot draw")
+        figures[name](*figure_paths)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from csbench.io import atomic_path
+from csbench.io import atomic_path, write_text
 from csbench.report.scoring import (
     LANGUAGE_METRIC_PREFIX,
     MODEL_COLUMNS,
@@ -33,6 +33,7 @@ __all__ = [
     "to_latex",
     "to_markdown",
     "write_parquet",
+    "write_summary_outputs",
 ]
 
 #: Reading order of model kinds in every table and plot.
@@ -229,3 +230,28 @@ def write_parquet(summary: pd.DataFrame, path: str | Path) -> bool:
     with atomic_path(path) as temporary:
         summary.to_parquet(temporary, index=False, engine="pyarrow")
     return True
+
+
+def write_summary_outputs(summary: pd.DataFrame, outputs: dict[str, str], n_resamples: int) -> None:
+    """Write every table rule `summarize` declares, by output name (summary, parquet,
+    markdown, latex, markdown_ci, latex_ci, per_pair): a table is added by declaring it in
+    rules/report.smk and giving it a writer here."""
+    table = paper_table(summary, "mer")
+    intervals = confidence_tables(summary, table, "mer")
+    texts = {
+        "markdown": lambda: to_markdown(table, "mer"),
+        "latex": lambda: to_latex(table, "mer"),
+        "markdown_ci": lambda: to_markdown(table, "mer", ci=intervals),
+        "latex_ci": lambda: to_latex(table, "mer", ci=intervals),
+        "per_pair": lambda: per_pair_markdown(summary, n_resamples),
+    }
+    for name, path in outputs.items():
+        if name == "summary":
+            with atomic_path(path) as temporary:
+                summary.to_csv(temporary, index=False, float_format="%.6f")
+        elif name == "parquet":
+            write_parquet(summary, path)
+        elif name in texts:
+            write_text(path, texts[name]())
+        else:
+            raise ValueError(f"rule summarize declares output {name!r}, which write_summary_outputs cannot write")
