@@ -67,6 +67,11 @@ class OutOfMemoryError(CsbenchError, RuntimeError):
         )
 
 
+class TrainingInterrupted(CsbenchError, RuntimeError):
+    """The scheduler asked a training job to stop (SIGTERM, SIGUSR1); its state is saved and a
+    rerun resumes from it."""
+
+
 class MergeError(CsbenchError, ValueError):
     """Task vectors cannot be merged as asked (mismatched members, bad hyperparameters)."""
 

@@ -91,3 +91,94 @@ def test_gpu_out_of_memory_names_the_batch_size_to_lower(tiny_base, tmp_path) ->
     assert "\n" not in message
     assert "step 1" in message and "3 utterances per batch" in message
     assert "lower finetune.batch_size (now 3)" in message
+
+
+# ------------------------------------------------------- preemption and damaged checkpoints
+
+
+def _signal_at(step_to_signal: int, number: int):
+    """A FinetuneJob batch hook that sends this process `number` while building that step."""
+    import os
+
+    import csbench.train.finetune as finetune_module
+
+    original = finetune_module.make_batch
+    calls = {"n": 0}
+
+    def signalling(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == step_to_signal + 1:
+            os.kill(os.getpid(), number)
+        return original(*args, **kwargs)
+
+    return finetune_module, original, signalling
+
+
+@pytest.mark.parametrize("signal_name", ["SIGUSR1", "SIGTERM"])
+def test_a_stop_signal_checkpoints_the_step_and_a_rerun_resumes_exactly(
+    tiny_base, speech, tmp_path, signal_name
+) -> None:
+    """What `sbatch --signal=USR1@...` or a preemption's SIGTERM does: the step in flight
+    finishes, is checkpointed (between the regular checkpoints at 2 and 4), the job stops with
+    one line, and the rerun ends with the uninterrupted run's weights."""
+    import signal
+
+    from csbench.errors import TrainingInterrupted
+
+    uninterrupted, history = _finetune(tiny_base, speech, tmp_path / "a", steps=6)
+    handler_before = signal.getsignal(getattr(signal, signal_name))
+    module, original, signalling = _signal_at(2, getattr(signal, signal_name))
+    module.make_batch = signalling
+    try:
+        with pytest.raises(TrainingInterrupted) as stopped:
+            _finetune(tiny_base, speech, tmp_path / "b", steps=6)
+    finally:
+        module.make_batch = original
+    message = str(stopped.value)
+    assert f"{signal_name} received: stopped after step 3 of 6" in message and "\n" not in message
+    assert sorted(p.name for p in (tmp_path / "b").glob("step-*.pt")) == ["step-00000002.pt", "step-00000003.pt"]
+    assert signal.getsignal(getattr(signal, signal_name)) == handler_before  # the loop's handler is gone
+    resumed, resumed_history = _finetune(tiny_base, speech, tmp_path / "b", steps=6)
+    assert resumed_history == history
+    for (name, a), (_, b) in zip(uninterrupted.named_parameters(), resumed.named_parameters(), strict=True):
+        assert torch.equal(a, b), name
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupt", "no record"])
+def test_a_damaged_checkpoint_falls_back_to_the_previous_one(tiny_base, speech, tmp_path, damage, caplog) -> None:
+    """A checkpoint cut short by a kill, altered on disk, or written without its record is
+    never loaded: the one before it is, with a warning, and the result is still exact."""
+    uninterrupted, history = _finetune(tiny_base, speech, tmp_path / "a", steps=6)
+    crashed = tmp_path / "c"
+    with pytest.raises(RuntimeError, match="injected"):
+        _crash_after(tiny_base, speech, crashed, steps=6, crash_at=5, mode="full")
+    latest = crashed / "step-00000004.pt"
+    data = latest.read_bytes()
+    if damage == "truncated":
+        latest.write_bytes(data[: len(data) // 2])
+    elif damage == "corrupt":
+        latest.write_bytes(data[:1000] + bytes(b ^ 0xFF for b in data[1000:1016]) + data[1016:])
+    else:
+        latest.with_suffix(".json").unlink()
+    with caplog.at_level("WARNING", logger="csbench.train.checkpoint"):
+        resumed, resumed_history = _finetune(tiny_base, speech, crashed, steps=6)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "step-00000004.pt" in warnings[0] and "trying the one before it" in warnings[0]
+    assert resumed_history == history
+    for (name, a), (_, b) in zip(uninterrupted.named_parameters(), resumed.named_parameters(), strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_checkpoints_load_without_running_code(tmp_path) -> None:
+    """weights_only loading: a checkpoint holding an arbitrary object is refused (skipped with
+    a warning), never unpickled."""
+    from csbench.train.checkpoint import load_checkpoint, save_checkpoint
+
+    save_checkpoint(tmp_path, 1, {"step": 1, "weights": torch.ones(2)})
+    assert torch.equal(load_checkpoint(tmp_path)["weights"], torch.ones(2))
+    save_checkpoint(tmp_path, 2, {"step": 2, "payload": _Unpicklable()})
+    assert load_checkpoint(tmp_path)["step"] == 1  # step 2 is refused, step 1 is used
+
+
+class _Unpicklable:
+    """An object weights_only loading must refuse."""

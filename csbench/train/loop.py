@@ -4,8 +4,11 @@ Why not `transformers.Trainer`: the domain-generalization methods (Fish, Fishr, 
 per-domain gradients inside each step, which Trainer does not expose; one small loop for
 every trainer keeps fine-tunes and DG models comparable (same batching, schedule, clipping,
 checkpointing). The loop guarantees:
-- resume after `kill -9` from the last checkpoint, giving the same final weights as an
-  uninterrupted run (batch order is a pure function of seed and step; RNG state is saved);
+- resume after `kill -9` from the last intact checkpoint, giving the same final weights as an
+  uninterrupted run (batch order is a pure function of seed and step; RNG state is saved;
+  checkpoints are verified on load, see `csbench.train.checkpoint`);
+- SIGTERM or SIGUSR1 (what a scheduler sends before a time limit or a preemption) end the job
+  after the current step with a checkpoint of exactly that step, so a rerun loses nothing;
 - a NaN/inf loss stops the job naming the step and the utterance ids of the batch;
 - progress (loss, learning rate, rate, ETA) on the terminal and in the log.
 """
@@ -15,6 +18,8 @@ from __future__ import annotations
 import logging
 import math
 import random
+import signal
+import threading
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -24,10 +29,10 @@ from typing import Any
 import torch
 from transformers import get_linear_schedule_with_warmup
 
-from csbench.errors import NonFiniteLossError, OutOfMemoryError
-from csbench.io import atomic_path
+from csbench.errors import NonFiniteLossError, OutOfMemoryError, TrainingInterrupted
 from csbench.progress import LoggedProgress
 from csbench.train.batches import Batch
+from csbench.train.checkpoint import load_checkpoint, remove_checkpoints, save_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +153,6 @@ def train(
     rather than a CUDA traceback. Returns the training history (step, loss,
     learning rate) for the log and tests.
     """
-    checkpoint_path = Path(checkpoint_dir) / "checkpoint.pt"
     optimizer = (
         optimizer_factory(trainable)
         if optimizer_factory
@@ -158,8 +162,8 @@ def train(
     start, history = 0, []
     torch.manual_seed(settings.seed)
     random.seed(settings.seed)
-    if checkpoint_path.exists():
-        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+    state = load_checkpoint(checkpoint_dir, device)
+    if state is not None:
         model.load_state_dict(state["model"], strict=False)
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -167,40 +171,48 @@ def train(
         if method_state is not None and state.get("method") is not None:
             method_state.load_state_dict(state["method"])
         start, history = state["step"], state["history"]
-        logger.info("resumed from %s at step %d of %d", checkpoint_path, start, settings.steps)
+        logger.info("resumed from %s at step %d of %d", checkpoint_dir, start, settings.steps)
     model.train()
     bar = LoggedProgress(total=settings.steps, initial=start, desc=description, unit="step")
-    for step in range(start, settings.steps):
-        batches = [batch.to(device) for batch in batches_for_step(step)]
-        optimizer.zero_grad(set_to_none=True)
-        try:
-            loss = step_function(model, batches, step)
-        except torch.cuda.OutOfMemoryError as error:
-            per_step = sum(len(batch.ids) for batch in batches)
-            raise OutOfMemoryError.during(f"at training step {step}", per_step, batch_size_setting, error) from None
-        _check_finite(loss, batches, step)
-        grad_norm = torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
-        if not math.isfinite(float(grad_norm)):
-            raise NonFiniteLossError(
-                f"gradient norm is {float(grad_norm)} at step {step} on batch "
-                f"{[i for b in batches for i in b.ids][:8]}: lower the learning rate"
-            )
-        optimizer.step()
-        scheduler.step()
-        learning_rate = scheduler.get_last_lr()[0]
-        history.append({"step": step + 1, "loss": float(loss), "learning_rate": learning_rate})
-        bar.set_postfix(loss=f"{float(loss):.3f}", lr=f"{learning_rate:.2e}", refresh=False)
-        bar.update(1)
-        done = step + 1
-        if done % settings.checkpoint_every == 0 and done < settings.steps:
-            _save_checkpoint(checkpoint_path, model, optimizer, scheduler, done, history, method_state)
+    with StopSignals() as stop:
+        for step in range(start, settings.steps):
+            batches = [batch.to(device) for batch in batches_for_step(step)]
+            optimizer.zero_grad(set_to_none=True)
+            try:
+                loss = step_function(model, batches, step)
+            except torch.cuda.OutOfMemoryError as error:
+                per_step = sum(len(batch.ids) for batch in batches)
+                raise OutOfMemoryError.during(f"at training step {step}", per_step, batch_size_setting, error) from None
+            _check_finite(loss, batches, step)
+            grad_norm = torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
+            if not math.isfinite(float(grad_norm)):
+                raise NonFiniteLossError(
+                    f"gradient norm is {float(grad_norm)} at step {step} on batch "
+                    f"{[i for b in batches for i in b.ids][:8]}: lower the learning rate"
+                )
+            optimizer.step()
+            scheduler.step()
+            learning_rate = scheduler.get_last_lr()[0]
+            history.append({"step": step + 1, "loss": float(loss), "learning_rate": learning_rate})
+            bar.set_postfix(loss=f"{float(loss):.3f}", lr=f"{learning_rate:.2e}", refresh=False)
+            bar.update(1)
+            done = step + 1
+            stop_signal = stop.received
+            if done < settings.steps and (done % settings.checkpoint_every == 0 or stop_signal):
+                _save_checkpoint(checkpoint_dir, model, optimizer, scheduler, done, history, method_state)
+            if stop_signal and done < settings.steps:
+                bar.close()
+                raise TrainingInterrupted(
+                    f"{signal.Signals(stop_signal).name} received: stopped after step {done} of {settings.steps} "
+                    f"with a checkpoint in {checkpoint_dir}; rerunning the job resumes from it"
+                )
     bar.close()
     model.eval()
     return history
 
 
 def _save_checkpoint(
-    path: Path, model, optimizer, scheduler, step: int, history: list[dict], method_state: Any = None
+    directory: str | Path, model, optimizer, scheduler, step: int, history: list[dict], method_state: Any = None
 ) -> None:
     """Save only trainable state (LoRA: the adapter) plus optimizer, schedule and RNG."""
     trainable_names = {name for name, p in model.named_parameters() if p.requires_grad}
@@ -213,13 +225,38 @@ def _save_checkpoint(
         "history": history,
         "method": method_state.state_dict() if method_state is not None else None,
     }
-    with atomic_path(path) as temporary:
-        torch.save(state, temporary)
+    path = save_checkpoint(directory, step, state)
     logger.info("checkpoint at step %d → %s", step, path)
 
 
-def remove_checkpoint(checkpoint_dir: str | Path) -> None:
-    """Delete a finished job's resume state (optimizer moments are twice the model's size)."""
-    import shutil
+class StopSignals:
+    """Within the block, SIGTERM and SIGUSR1 are recorded instead of ending the process, so the
+    loop can finish its step and checkpoint it. SIGUSR1 is what `sbatch --signal` sends ahead of
+    a time limit; SIGTERM what SLURM sends at the limit or on preemption (then SIGKILL after
+    KillWait, 30 s by default) and what Snakemake sends its jobs when it is interrupted.
+    Outside the main thread (no signal handlers there) it records nothing."""
 
-    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+
+    def __init__(self) -> None:
+        self.received: int = 0
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, number: int, frame: Any) -> None:
+        logger.warning("%s received: stopping after this step with a checkpoint", signal.Signals(number).name)
+        self.received = number
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for number in self.SIGNALS:
+                self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+
+def remove_checkpoint(checkpoint_dir: str | Path) -> None:
+    """Delete a finished job's resume state (`csbench.train.checkpoint.remove_checkpoints`)."""
+    remove_checkpoints(checkpoint_dir)
