@@ -31,12 +31,14 @@ class DGMethod:
     """Base class: one training step over one batch per domain.
 
     Subclasses set :attr:`name` and :attr:`HYPERPARAMETERS` (name → default; the registry
-    config validation reads) and implement :meth:`step`. Hyperparameters are stored as
-    attributes of the same name.
+    config validation reads), :attr:`LOWER_BOUNDS` (name → (bound, strict): the value must
+    exceed the bound, or reach it when not strict) and implement :meth:`step`.
+    Hyperparameters are stored as attributes of the same name.
     """
 
     name: ClassVar[str] = ""
     HYPERPARAMETERS: ClassVar[dict[str, Any]] = {}
+    LOWER_BOUNDS: ClassVar[dict[str, tuple[float, bool]]] = {}
 
     def __init__(self, **hyperparameters: Any) -> None:
         unknown = sorted(set(hyperparameters) - set(self.HYPERPARAMETERS))
@@ -50,6 +52,10 @@ class DGMethod:
             value = hyperparameters.get(key, default)
             _check_type(self.name, key, value, default)
             setattr(self, key, float(value) if isinstance(default, float) else value)
+        for key, (bound, strict) in self.LOWER_BOUNDS.items():
+            value = getattr(self, key)
+            require(value > bound if strict else value >= bound, self.name,
+                    f"{key} must be {'>' if strict else '>='} {bound:g}, got {value}")
 
     @property
     def hyperparameters(self) -> dict[str, Any]:

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
-from csbench.dg.base import DGMethod, domain_loss, gradients, require, trainable_parameters
+from csbench.dg.base import DGMethod, domain_loss, gradients, trainable_parameters
 
 if TYPE_CHECKING:
     from csbench.train.batches import Batch
@@ -59,15 +59,11 @@ class Fish(DGMethod):
 
     name: ClassVar[str] = "fish"
     HYPERPARAMETERS: ClassVar[dict[str, Any]] = {"meta_lr": 0.5, "inner_lr": 1e-3, "seed": 0}
+    LOWER_BOUNDS: ClassVar[dict[str, tuple[float, bool]]] = {"meta_lr": (0, True), "inner_lr": (0, True)}
 
     meta_lr: float
     inner_lr: float
     seed: int
-
-    def __init__(self, **hyperparameters: Any) -> None:
-        super().__init__(**hyperparameters)
-        require(self.meta_lr > 0, self.name, f"meta_lr must be > 0, got {self.meta_lr}")
-        require(self.inner_lr > 0, self.name, f"inner_lr must be > 0, got {self.inner_lr}")
 
     def domain_order(self, num_domains: int, step_index: int) -> list[int]:
         """The inner-loop order π for a step: a shuffle seeded by (seed, step) only."""

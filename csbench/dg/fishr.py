@@ -200,6 +200,7 @@ class Fishr(DGMethod):
     HYPERPARAMETERS: ClassVar[dict[str, Any]] = {
         "penalty_weight": 1.0, "penalty_anneal_steps": 100, "ema": 0.95, "penalty_params": DEFAULT_PENALTY_PARAMS,
     }
+    LOWER_BOUNDS: ClassVar[dict[str, tuple[float, bool]]] = {"penalty_weight": (0, False), "penalty_anneal_steps": (0, False)}
 
     penalty_weight: float
     penalty_anneal_steps: int
@@ -208,14 +209,6 @@ class Fishr(DGMethod):
 
     def __init__(self, **hyperparameters: Any) -> None:
         super().__init__(**hyperparameters)
-        require(
-            self.penalty_weight >= 0, self.name, f"penalty_weight must be >= 0, got {self.penalty_weight}"
-        )
-        require(
-            self.penalty_anneal_steps >= 0,
-            self.name,
-            f"penalty_anneal_steps must be >= 0, got {self.penalty_anneal_steps}",
-        )
         require(0 <= self.ema < 1, self.name, f"ema must be in [0, 1), got {self.ema}")
         try:
             re.compile(self.penalty_params)

@@ -101,6 +101,10 @@ class GGA(DGMethod):
         "anneal_start": 0, "anneal_steps": 50, "num_candidates": 250, "noise_scale": 1e-6,
         "loss_tolerance": 0.1, "agreement": "min", "seed": 0,
     }
+    LOWER_BOUNDS: ClassVar[dict[str, tuple[float, bool]]] = {
+        "anneal_start": (0, False), "anneal_steps": (0, False), "num_candidates": (1, False),
+        "noise_scale": (0, True), "loss_tolerance": (0, False),
+    }
 
     anneal_start: int
     anneal_steps: int
@@ -112,15 +116,6 @@ class GGA(DGMethod):
 
     def __init__(self, **hyperparameters: Any) -> None:
         super().__init__(**hyperparameters)
-        require(self.anneal_start >= 0, self.name, f"anneal_start must be >= 0, got {self.anneal_start}")
-        require(self.anneal_steps >= 0, self.name, f"anneal_steps must be >= 0, got {self.anneal_steps}")
-        require(
-            self.num_candidates >= 1, self.name, f"num_candidates must be >= 1, got {self.num_candidates}"
-        )
-        require(self.noise_scale > 0, self.name, f"noise_scale must be > 0, got {self.noise_scale}")
-        require(
-            self.loss_tolerance >= 0, self.name, f"loss_tolerance must be >= 0, got {self.loss_tolerance}"
-        )
         require(
             self.agreement in AGREEMENTS,
             self.name,
