@@ -15,6 +15,7 @@ from csbench.config import check_config, seen_pairs, unseen_pairs
 from csbench.data.sources import check_sources
 from csbench.dg import DG_METHODS, validate_dg_hyperparameters
 from csbench.errors import ConfigError, DGError, MergeError
+from csbench.hub import PACKAGED_MODELS, ctranslate2_sources
 from csbench.merge.methods import MERGE_METHODS, validate_hyperparameters
 
 
@@ -35,6 +36,8 @@ def check_study_config(config: dict[str, Any]) -> None:
     except (MergeError, DGError) as error:
         raise ConfigError(str(error)) from None
     check_sources(config, seen_pairs(config), unseen_pairs(config))
+    if config["base_model"] in PACKAGED_MODELS:
+        ctranslate2_sources(config["base_model"])  # installed? (one line naming pip if not)
 
 
 def method_names() -> tuple[list[str], list[str]]:

