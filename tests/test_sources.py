@@ -424,3 +424,38 @@ def test_adding_a_pair_prepares_only_the_new_split(tmp_path, clips, monkeypatch)
     result = run_snakemake(tmp_path, path, "-n", target, "results/data/pairs/de-en/test.jsonl", "--quiet", "rules")
     assert result.returncode == 0, result.stderr[-3000:]
     assert job_counts(result.stdout + result.stderr) == {"prepare_pair": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "matrix", "clean", "tags"),
+    [
+        ("ich habe das **file** gelöscht", "deu-eng", "ich habe das file gelöscht",
+         [["ich", "de"], ["habe", "de"], ["das", "de"], ["file", "en"], ["gelöscht", "de"]]),
+        ("**Good morning** 여러분", "kor-eng", "Good morning 여러분",
+         [["Good", "en"], ["morning", "en"], ["여러분", "ko"]]),
+        ("私は**meeting**に行った", "jpn-eng", "私はmeetingに行った",  # unspaced: no space invented
+         [["私は", "ja"], ["meeting", "en"], ["に行った", "ja"]]),
+        ("no span here", "deu-eng", "no span here", [["no", "de"], ["span", "de"], ["here", "de"]]),
+    ],
+)
+def test_cs_fleurs_markers_are_stripped_and_become_language_tags(text, matrix, clean, tags) -> None:
+    from csbench.data.sources import _matrix_and_embedded, split_marked_text
+
+    pair = {"deu-eng": "de-en", "kor-eng": "ko-en", "jpn-eng": "ja-en"}[matrix]
+    assert split_marked_text(text, "**", *_matrix_and_embedded(pair, matrix)) == (clean, tags)
+
+
+def test_marked_text_in_a_prepared_manifest_and_an_unclosed_span_is_one_line(tmp_path, clips) -> None:
+    rows = [{"file_name": str(clips[0]), "text": "오늘 **budget** 회의", "language": "kor-eng"},
+            {"file_name": str(clips[1]), "text": "내일 **meeting", "language": "kor-eng"}]
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps(rows[0], ensure_ascii=False) + "\n", encoding="utf-8")
+    spec = {"type": "manifest", "path": str(manifest), "embedded_markers": "**",
+            "columns": {"audio": "file_name", "matrix_lang": "language"}}
+    (utterance,) = _prepare(spec, tmp_path, manifest=manifest)
+    assert utterance.text == "오늘 budget 회의"
+    assert [list(token) for token in utterance.tokens] == [["오늘", "ko"], ["budget", "en"], ["회의", "ko"]]
+    manifest.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    with pytest.raises(SourceError) as error:
+        _prepare(spec, tmp_path, manifest=manifest)
+    assert "unclosed '**' span" in str(error.value) and "\n" not in str(error.value)

@@ -404,6 +404,7 @@ def prepare_source(
     manifest_path, audio_dir = Path(manifest_path), Path(audio_dir)
     max_duration = spec.get("max_duration_s")
     fixed_matrix = spec.get("matrix_lang")
+    markers = spec.get("embedded_markers")
     written: list[dict[str, Any]] = []
     skipped = {"empty text": 0, "empty audio": 0, "too long": 0}
     ids: set[str] = set()
@@ -434,11 +435,13 @@ def prepare_source(
             wav = io.BytesIO()
             soundfile.write(wav, samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
             (temporary / file_name).write_bytes(wav.getvalue())
+            matrix = _value(fields, columns["matrix_lang"]) or fixed_matrix or ""
             try:
                 tokens = parse_tokens(fields.get(columns["tokens"])) if columns["tokens"] else []
+                if markers:
+                    text, tokens = split_marked_text(text, markers, *_matrix_and_embedded(pair, matrix))
             except (TypeError, ValueError) as error:
                 raise SourceError(f"{name}: utterance {utterance_id!r}: {error}") from error
-            matrix = _value(fields, columns["matrix_lang"]) or fixed_matrix or ""
             written.append(
                 {
                     "id": utterance_id,
@@ -460,6 +463,33 @@ def prepare_source(
     write_jsonl(manifest_path, written)
     logger.info("%s %s: %d utterances from %s (skipped: %s)", pair, split, len(written), name, _skips(skipped))
     return len(written)
+
+
+def _matrix_and_embedded(pair: str, matrix: str) -> tuple[str, str]:
+    """(matrix, embedded) language codes of an utterance of `pair` whose matrix label is `matrix`."""
+    first, second = pair_languages(canonical_pair(pair))
+    code = language_code(matrix) if matrix else ""
+    if code not in (first, second):
+        raise ValueError(f"embedded_markers need the matrix language, one of {first}, {second}; got {matrix!r}")
+    return code, second if code == first else first
+
+
+def split_marked_text(text: str, marker: str, matrix: str, embedded: str) -> tuple[str, list[list[str]]]:
+    """(text without the markers, per-word [word, language] tags) of a transcript whose
+    embedded-language spans are wrapped in `marker` (CS-FLEURS's synthetic training text:
+    "ich habe das **file** gelöscht"). Words outside a span are `matrix`, inside `embedded`.
+
+    Raises ValueError for an odd number of markers (a span that never closes).
+    """
+    parts = text.split(marker)
+    if len(parts) % 2 == 0:
+        raise ValueError(f"text {text[:60]!r} has an unclosed {marker!r} span")
+    tokens = [
+        [word, embedded if index % 2 else matrix]
+        for index, part in enumerate(parts)
+        for word in part.split()
+    ]
+    return " ".join("".join(parts).split()), tokens
 
 
 def _value(fields: dict[str, Any], column: str | None) -> str:
