@@ -43,3 +43,8 @@ def check_study_config(config: dict[str, Any]) -> None:
 def method_names() -> tuple[list[str], list[str]]:
     """(merge methods, DG methods) csbench knows: the values the method wildcards may take."""
     return sorted(MERGE_METHODS), sorted(DG_METHODS)
+
+
+def dg_defaults() -> dict[str, dict[str, Any]]:
+    """Each DG method's hyperparameter defaults (what a config that omits one gets)."""
+    return {name: dict(cls.HYPERPARAMETERS) for name, cls in DG_METHODS.items()}

@@ -17,8 +17,9 @@ rule pretrain_local_base:
     threads: 2
     resources:
         gpu=1,
-        mem_mb=6000,
-        runtime=120,
+        mem_mb=mem_mb("pretrain_local_base"),
+        runtime=runtime("pretrain_local_base"),
+        gpu_mem_mb=gpu_mem_mb("pretrain_local_base"),
     params:
         spec=canonical(config["local_base"]),
         seed=config["seed"],

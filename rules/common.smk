@@ -1,5 +1,6 @@
 # Input functions, wildcard constraints and the study's model list.
 # Everything here derives from the config; rules stay declarative.
+import math
 import sys
 from pathlib import Path
 
@@ -7,9 +8,11 @@ from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 
-from csbench.checks import check_study_config, method_names
+from csbench.checks import check_study_config, dg_defaults, method_names
+from csbench.data.sources import source_for
 from csbench.errors import CsbenchError
 from csbench.hub import converted_model_dir, hub_model_dir
+from csbench.resources import PRETRAIN_MB_PER_UTTERANCE, Workload
 from csbench.study import (
     COMBO_PATTERN,
     DG_DIR,
@@ -50,6 +53,7 @@ HUB_BASE = hub_model_dir(config)
 CONVERTED_BASE = converted_model_dir(config)
 BASE_MODEL = PLAN.base_model
 KNOWN_MERGE_METHODS, KNOWN_DG_METHODS = method_names()
+KNOWN_DG_DEFAULTS = dg_defaults()
 
 
 wildcard_constraints:
@@ -216,3 +220,88 @@ def final_outputs():
         ),
         *(f"results/checks/leakage/{pair}.ok" for pair in UNSEEN_PAIRS),
     ]
+
+
+# Resources from the work each job does (csbench/resources.py: coefficients and their sources).
+# Memory grows with the attempt, so a retry after running out of memory asks for more.
+WORK = Workload.from_config(config)
+ON_CPU = Workload(WORK.parameters, WORK.window_s, gpu=False)
+
+
+def split_size(pair, split):
+    """Utterances in one pair's split: a real source's `limit`, else data.sizes."""
+    source = source_for(config, pair, split)
+    return int(source.get("limit") or config["data"]["sizes"][split])
+
+
+def job_cost(rule_name, wildcards):
+    """The resources.Cost of one job of rule `rule_name`."""
+    if rule_name == "pretrain_local_base":
+        spec = config["local_base"]
+        n_train = config["data"]["monolingual_sizes"]["train"] * len(
+            config["languages"]
+        )
+        return WORK.training(
+            spec["steps"] * spec["batch_size"],
+            spec["batch_size"],
+            cached_mb=n_train * PRETRAIN_MB_PER_UTTERANCE,
+        )
+    if rule_name == "finetune":
+        settings = config["finetune"]
+        return WORK.training(
+            settings["steps"] * settings["batch_size"],
+            settings["batch_size"],
+            wildcards.mode,
+            gradient_checkpointing=settings["gradient_checkpointing"],
+        )
+    if rule_name == "train_dg":
+        settings, method = config["dg"], wildcards.dg_method
+        hyper = {
+            **KNOWN_DG_DEFAULTS.get(method, {}),
+            **config["dg"]["hyperparameters"].get(method, {}),
+        }
+        work = settings["steps"] * settings["batch_size"]
+        if method == "gga":  # forward passes of every candidate in the annealing window
+            work += (
+                hyper["num_candidates"]
+                * hyper["anneal_steps"]
+                * settings["batch_size"]
+                / 3
+            )
+        copies = 1 if method == "fish" else 0  # Fish's inner model
+        return WORK.training(work, settings["batch_size"], "full", copies)
+    if rule_name == "evaluate":
+        model = ModelId.parse(wildcards.model)
+        tests = sum(split_size(pair, "test") for pair in EVAL_PAIRS)
+        batch = config["evaluate"]["batch_size"]
+        return WORK.decoding(tests, batch, 1 + len(model.member_checkpoints()))
+    if rule_name == "merge_recipe":
+        members = ModelId.merge(
+            wildcards.method, wildcards.mode, wildcards.combo
+        ).members
+        grid = merge_grid(wildcards.method)
+        points = math.prod(len(values) for values in grid.values()) if grid else 0
+        dev = sum(split_size(pair, "dev") for pair in members)
+        if not points:  # writes the recipe only: no model is loaded
+            return ON_CPU.decoding(0, 1, 0)
+        return WORK.decoding(
+            points * dev, config["evaluate"]["batch_size"], 1 + len(members)
+        )
+    if rule_name == "analyze_task_vectors":
+        # CPU-only: the base and every seen-pair task vector in host memory
+        return ON_CPU.decoding(0, 1, 1 + len(SEEN_PAIRS))
+    raise ValueError(f"no cost model for rule {rule_name!r}")
+
+
+def mem_mb(rule_name):
+    return lambda wildcards, attempt: job_cost(rule_name, wildcards).mem_mb * attempt
+
+
+def runtime(rule_name):
+    return lambda wildcards: job_cost(rule_name, wildcards).runtime
+
+
+def gpu_mem_mb(rule_name):
+    return (
+        lambda wildcards, attempt: job_cost(rule_name, wildcards).gpu_mem_mb * attempt
+    )

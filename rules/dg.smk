@@ -23,8 +23,9 @@ rule train_dg:
     threads: 1
     resources:
         gpu=1,
-        mem_mb=6000,
-        runtime=180,
+        mem_mb=mem_mb("train_dg"),
+        runtime=runtime("train_dg"),
+        gpu_mem_mb=gpu_mem_mb("train_dg"),
     params:
         base_model=base_model_path,
         settings=dg_settings,

@@ -21,8 +21,9 @@ rule evaluate:
     threads: 1
     resources:
         gpu=1,
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=mem_mb("evaluate"),
+        runtime=runtime("evaluate"),
+        gpu_mem_mb=gpu_mem_mb("evaluate"),
     params:
         base_model=base_model_path,
         kind=lambda wildcards: ModelId.parse(wildcards.model).kind,

@@ -19,8 +19,9 @@ rule finetune:
     threads: 1
     resources:
         gpu=1,
-        mem_mb=6000,
-        runtime=120,
+        mem_mb=mem_mb("finetune"),
+        runtime=runtime("finetune"),
+        gpu_mem_mb=gpu_mem_mb("finetune"),
     params:
         base_model=base_model_path,
         settings=finetune_settings,

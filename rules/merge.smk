@@ -16,8 +16,8 @@ rule merge_recipe:
     threads: 1
     resources:
         gpu=lambda wildcards: 1 if merge_grid(wildcards.method) else 0,
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=mem_mb("merge_recipe"),
+        runtime=runtime("merge_recipe"),
     params:
         base_model=base_model_path,
         hyperparameters=merge_hyperparameters,
@@ -49,8 +49,8 @@ rule analyze_task_vectors:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=20,
+        mem_mb=mem_mb("analyze_task_vectors"),
+        runtime=runtime("analyze_task_vectors"),
     params:
         base_model=base_model_path,
     script:

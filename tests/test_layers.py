@@ -19,7 +19,7 @@ LAYERS: list[list[str]] = [
     ["csbench.errors"],
     ["csbench.io", "csbench.languages", "csbench.progress"],
     ["csbench.gpus", "csbench.metrics", "csbench.config", "csbench.hub"],
-    ["csbench.study", "csbench.workflow"],
+    ["csbench.study", "csbench.workflow", "csbench.resources"],
     ["csbench.data"],
     ["csbench.models"],
     ["csbench.train"],

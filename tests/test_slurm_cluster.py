@@ -122,9 +122,9 @@ def test_micro_study_runs_through_sbatch(slurm_env: dict[str, str], tmp_path: Pa
     logs = {log.stem for log in (workdir / ".snakemake" / "slurm_logs").rglob("*.log")}
     assert logs >= set(slurm_ids)
 
-    # One submission per job, except the grouped rules: 20 evaluations and 50 recipes per sbatch.
+    # One submission per job, except the grouped rules: 20 evaluations and 25 recipes per sbatch.
     stats = job_stats(output)
-    grouped = {"evaluate": 20, "merge_recipe": 50}
+    grouped = {"evaluate": 20, "merge_recipe": 25}
     expected_submissions = sum(
         -(-count // grouped[rule]) if rule in grouped else count for rule, count in stats.items() if rule != "all"
     )

@@ -1,0 +1,73 @@
+"""Resource requests computed from each job's work (csbench/resources.py), on real DAGs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from csbench.resources import Workload, base_size, whisper_parameters
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT = yaml.safe_load((REPO / "config.yaml").read_text())
+#: What this test takes as the shortest common partition limit (profiles/slurm says why).
+PARTITION_LIMIT_MIN = 240
+
+
+def test_parameter_counts_match_real_models(tiny_base) -> None:
+    from transformers import WhisperForConditionalGeneration
+
+    assert abs(whisper_parameters(512, 6, 6, 2048, 51865) / 72.6e6 - 1) < 0.02  # whisper-base, converted
+    model = WhisperForConditionalGeneration.from_pretrained(tiny_base)
+    c = model.config
+    counted = whisper_parameters(c.d_model, c.encoder_layers, c.decoder_layers, c.encoder_ffn_dim, c.vocab_size,
+                                 c.max_source_positions, c.max_target_positions)
+    assert abs(counted / model.num_parameters() - 1) < 0.05  # biases and norms are left out
+
+
+@pytest.mark.parametrize(("base", "parameters"), [("openai/whisper-medium", 769e6), ("whisper-base", 74e6),
+                                                  ("openai/whisper-large-v3-turbo", 809e6)])
+def test_hub_and_packaged_bases_are_sized_by_name(base: str, parameters: float) -> None:
+    assert base_size({**DEFAULT, "base_model": base}) == (parameters, 30.0)
+
+
+def test_requests_scale_with_the_model_and_the_work() -> None:
+    tiny = Workload.from_config({**DEFAULT, "device": "cpu"})
+    medium = Workload(769e6, 30.0, gpu=True)
+    small_job, long_job = tiny.training(200 * 8, 8), tiny.training(2000 * 8, 8)
+    assert long_job.runtime > 5 * small_job.runtime
+    paper_finetune = medium.training(2000 * 16, 16, gradient_checkpointing=True)
+    assert paper_finetune.gpu_mem_mb > 20 * small_job.mem_mb and small_job.gpu_mem_mb == 0
+    assert 20 <= paper_finetune.runtime <= 120  # minutes on one GPU (under the assumed speed-up)
+    assert medium.training(2000 * 16, 16, "lora", gradient_checkpointing=True).gpu_mem_mb < paper_finetune.gpu_mem_mb
+
+
+def _dry_run_resources(*configfiles: str) -> list[dict]:
+    """Every job of a dry run with its resources, as Snakemake itself computes them."""
+    script = REPO / "tests" / "dag_jobs.py"
+    out = subprocess.run([sys.executable, str(script), *configfiles], cwd=REPO, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return yaml.safe_load(out.stdout)
+
+
+def test_paper_preset_requests_scale_with_whisper_medium_and_fit_a_partition(tmp_path) -> None:
+    cuda = tmp_path / "cuda.yaml"
+    cuda.write_text("device: cuda\n")
+    jobs = _dry_run_resources("config.yaml", "configs/paper.yaml", str(cuda))
+    by_rule: dict[str, list[dict]] = {}
+    for job in jobs:
+        by_rule.setdefault(job["rule"], []).append(job["resources"])
+    finetune = by_rule["finetune"][0]
+    assert finetune["gpu_mem_mb"] >= 24000 and finetune["runtime"] >= 20
+    profile = yaml.safe_load((REPO / "profiles/slurm/config.v8+.yaml").read_text())
+    sizes = {rule: profile["group-components"][group] for rule, group in profile["groups"].items()}
+    for rule, resources in by_rule.items():
+        per_submission = max(r.get("runtime", 0) for r in resources) * min(sizes.get(rule, 1), len(resources))
+        assert per_submission <= PARTITION_LIMIT_MIN, (rule, per_submission)
+    tiny = _dry_run_resources("config.yaml")
+    tiny_finetune = next(job["resources"] for job in tiny if job["rule"] == "finetune")
+    assert finetune["gpu_mem_mb"] > 10 * tiny_finetune["mem_mb"]
