@@ -32,13 +32,15 @@ class DGMethod:
 
     Subclasses set :attr:`name` and :attr:`HYPERPARAMETERS` (name → default; the registry
     config validation reads), :attr:`LOWER_BOUNDS` (name → (bound, strict): the value must
-    exceed the bound, or reach it when not strict) and implement :meth:`step`.
+    exceed the bound, or reach it when not strict), :attr:`CHOICES` (name → allowed values)
+    and implement :meth:`step`.
     Hyperparameters are stored as attributes of the same name.
     """
 
     name: ClassVar[str] = ""
     HYPERPARAMETERS: ClassVar[dict[str, Any]] = {}
     LOWER_BOUNDS: ClassVar[dict[str, tuple[float, bool]]] = {}
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def __init__(self, **hyperparameters: Any) -> None:
         unknown = sorted(set(hyperparameters) - set(self.HYPERPARAMETERS))
@@ -56,6 +58,9 @@ class DGMethod:
             value = getattr(self, key)
             require(value > bound if strict else value >= bound, self.name,
                     f"{key} must be {'>' if strict else '>='} {bound:g}, got {value}")
+        for key, allowed in self.CHOICES.items():
+            value = getattr(self, key)
+            require(value in allowed, self.name, f"{key} must be one of {', '.join(allowed)}, got {value!r}")
 
     @property
     def hyperparameters(self) -> dict[str, Any]:

@@ -63,7 +63,6 @@ from csbench.dg.base import (
     domain_loss,
     erm_backward,
     gradients,
-    require,
     trainable_parameters,
 )
 from csbench.errors import DGError
@@ -105,6 +104,10 @@ class GGA(DGMethod):
         "anneal_start": (0, False), "anneal_steps": (0, False), "num_candidates": (1, False),
         "noise_scale": (0, True), "loss_tolerance": (0, False),
     }
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"agreement": AGREEMENTS}
+    #: What the last annealing step found: accepted candidate (-1: stayed at θ), s*, L*.
+    #: Replaced (never mutated) by each annealing step, so the shared empty default is safe.
+    last_search: dict[str, Any] = {}
 
     anneal_start: int
     anneal_steps: int
@@ -113,16 +116,6 @@ class GGA(DGMethod):
     loss_tolerance: float
     agreement: str
     seed: int
-
-    def __init__(self, **hyperparameters: Any) -> None:
-        super().__init__(**hyperparameters)
-        require(
-            self.agreement in AGREEMENTS,
-            self.name,
-            f"agreement must be one of {', '.join(AGREEMENTS)}, got {self.agreement!r}",
-        )
-        #: What the last annealing step found: accepted candidate (-1: stayed at θ), s*, L*.
-        self.last_search: dict[str, Any] = {}
 
     def annealing(self, step_index: int) -> bool:
         """Whether step ``step_index`` is inside the annealing window."""
