@@ -79,3 +79,4 @@ def test_a_rerun_decodes_only_new_or_stale_pairs(tiny_base, speech, tmp_path) ->
     wider = DecodeSettings(max_new_tokens=9, device_name="cpu")
     assert evaluate_pairs("base", "base", str(tiny_base), None, tests, outputs, wider, **run) == {
         "en-ko": True, "de-ko": True}
+

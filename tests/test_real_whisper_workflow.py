@@ -37,6 +37,7 @@ def study(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("whisper-base")
     result = run_snakemake(workdir, CONFIG, "--cores", "2")
     assert result.returncode == 0, result.stderr[-4000:]
+    (workdir / "snakemake.stderr").write_text(result.stderr)
     return workdir
 
 
@@ -73,3 +74,9 @@ def test_the_real_base_is_competent_and_training_moves_it(study: Path) -> None:
         assert set(norms.index) == {"de-en", "en-ko"} and (norms > 0).all(), mode
     predictions = json.loads((study / "results/predictions/base/de-en.json").read_text())
     assert len(predictions["utterances"]) == 3 and all(u["hypothesis"].strip() for u in predictions["utterances"])
+
+
+def test_decoding_does_not_repeat_the_max_length_warning(study: Path) -> None:
+    """transformers warned "Both `max_new_tokens` (=24) and `max_length`(=448) seem to have been
+    set" on every generate call with whisper-base's generation config; it is filtered now."""
+    assert "will take precedence" not in (study / "snakemake.stderr").read_text()

@@ -8,6 +8,7 @@ as the Open ASR Leaderboard does.
 
 from __future__ import annotations
 
+import logging
 import time
 from itertools import groupby
 
@@ -19,6 +20,22 @@ from csbench.errors import ConfigError, OutOfMemoryError
 from csbench.progress import LoggedProgress
 
 LANGUAGE_MODES = ("matrix", "first", "auto")
+
+
+class _LengthWarningFilter(logging.Filter):
+    """Drop transformers' "Both `max_new_tokens` and `max_length` seem to have been set".
+
+    Whisper's `generate` keeps `max_length` in its generation config (448 for a real Whisper)
+    and csbench passes `max_new_tokens`, which transformers documents as taking precedence; the
+    warning then came once per batch into every evaluation log (seen on whisper-base and the
+    tiny base) and said nothing the user could act on.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`max_new_tokens` will take precedence" not in record.getMessage()
+
+
+logging.getLogger("transformers.generation.utils").addFilter(_LengthWarningFilter())
 
 
 def language_for(utterance: Utterance, mode: str) -> str | None:
