@@ -182,3 +182,49 @@ def test_checkpoints_load_without_running_code(tmp_path) -> None:
 
 class _Unpicklable:
     """An object weights_only loading must refuse."""
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("45:07", 2707.0), ("1:02:03", 3723.0), ("2-00:00:10", 172810.0),
+                                               ("UNLIMITED", None), ("INVALID", None), ("", None)])
+def test_slurm_time_left_is_parsed(text, seconds) -> None:
+    from csbench.train.preemption import parse_slurm_duration
+
+    assert parse_slurm_duration(text) == seconds
+
+
+def test_the_deadline_comes_from_squeue_inside_a_slurm_job(tmp_path, monkeypatch) -> None:
+    import os
+    import time
+
+    from csbench.train.preemption import slurm_deadline
+
+    squeue = tmp_path / "squeue"
+    squeue.write_text('#!/bin/sh\n[ "$3" = "4242" ] && echo "1:02:03"\n')
+    squeue.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    assert slurm_deadline() is None  # not a SLURM job
+    monkeypatch.setenv("SLURM_JOB_ID", "4242")
+    assert slurm_deadline() - time.monotonic() == pytest.approx(3723, abs=5)
+
+
+def test_a_near_time_limit_stops_with_a_checkpoint_and_the_rerun_resumes_exactly(
+    tiny_base, speech, tmp_path, monkeypatch
+) -> None:
+    """The job's SLURM time limit is already within the margin: training stops after its first
+    step with a checkpoint of it, and the rerun (outside SLURM) ends with the uninterrupted
+    weights."""
+    import time
+
+    import csbench.train.preemption as preemption
+    from csbench.errors import TrainingInterrupted
+
+    uninterrupted, history = _finetune(tiny_base, speech, tmp_path / "a", steps=6)
+    monkeypatch.setattr(preemption, "slurm_deadline", lambda: time.monotonic() + 1)
+    with pytest.raises(TrainingInterrupted, match=r"the time limit is -?\d+ s away: stopped after step 1 of 6"):
+        _finetune(tiny_base, speech, tmp_path / "b", steps=6)
+    monkeypatch.setattr(preemption, "slurm_deadline", lambda: None)
+    resumed, resumed_history = _finetune(tiny_base, speech, tmp_path / "b", steps=6)
+    assert resumed_history == history
+    for (name, a), (_, b) in zip(uninterrupted.named_parameters(), resumed.named_parameters(), strict=True):
+        assert torch.equal(a, b), name

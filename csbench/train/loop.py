@@ -7,8 +7,9 @@ checkpointing). The loop guarantees:
 - resume after `kill -9` from the last intact checkpoint, giving the same final weights as an
   uninterrupted run (batch order is a pure function of seed and step; RNG state is saved;
   checkpoints are verified on load, see `csbench.train.checkpoint`);
-- SIGTERM or SIGUSR1 (what a scheduler sends before a time limit or a preemption) end the job
-  after the current step with a checkpoint of exactly that step, so a rerun loses nothing;
+- SIGTERM or SIGUSR1 (what a scheduler sends before a time limit or a preemption), or a SLURM
+  time limit coming closer than a margin, end the job after the current step with a checkpoint
+  of exactly that step, so a rerun loses nothing (`csbench.train.preemption`);
 - a NaN/inf loss stops the job naming the step and the utterance ids of the batch;
 - progress (loss, learning rate, rate, ETA) on the terminal and in the log.
 """
@@ -18,8 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import random
-import signal
-import threading
+import time
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -33,6 +33,7 @@ from csbench.errors import NonFiniteLossError, OutOfMemoryError, TrainingInterru
 from csbench.progress import LoggedProgress
 from csbench.train.batches import Batch
 from csbench.train.checkpoint import load_checkpoint, remove_checkpoints, save_checkpoint
+from csbench.train.preemption import StopRequests
 
 logger = logging.getLogger(__name__)
 
@@ -174,8 +175,10 @@ def train(
         logger.info("resumed from %s at step %d of %d", checkpoint_dir, start, settings.steps)
     model.train()
     bar = LoggedProgress(total=settings.steps, initial=start, desc=description, unit="step")
-    with StopSignals() as stop:
+    slowest_step = 0.0
+    with StopRequests() as stop:
         for step in range(start, settings.steps):
+            step_started = time.monotonic()
             batches = [batch.to(device) for batch in batches_for_step(step)]
             optimizer.zero_grad(set_to_none=True)
             try:
@@ -197,13 +200,14 @@ def train(
             bar.set_postfix(loss=f"{float(loss):.3f}", lr=f"{learning_rate:.2e}", refresh=False)
             bar.update(1)
             done = step + 1
-            stop_signal = stop.received
-            if done < settings.steps and (done % settings.checkpoint_every == 0 or stop_signal):
+            slowest_step = max(slowest_step, time.monotonic() - step_started)
+            reason = stop.reason(slowest_step)
+            if done < settings.steps and (done % settings.checkpoint_every == 0 or reason):
                 _save_checkpoint(checkpoint_dir, model, optimizer, scheduler, done, history, method_state)
-            if stop_signal and done < settings.steps:
+            if reason and done < settings.steps:
                 bar.close()
                 raise TrainingInterrupted(
-                    f"{signal.Signals(stop_signal).name} received: stopped after step {done} of {settings.steps} "
+                    f"{reason}: stopped after step {done} of {settings.steps} "
                     f"with a checkpoint in {checkpoint_dir}; rerunning the job resumes from it"
                 )
     bar.close()
@@ -227,34 +231,6 @@ def _save_checkpoint(
     }
     path = save_checkpoint(directory, step, state)
     logger.info("checkpoint at step %d → %s", step, path)
-
-
-class StopSignals:
-    """Within the block, SIGTERM and SIGUSR1 are recorded instead of ending the process, so the
-    loop can finish its step and checkpoint it. SIGUSR1 is what `sbatch --signal` sends ahead of
-    a time limit; SIGTERM what SLURM sends at the limit or on preemption (then SIGKILL after
-    KillWait, 30 s by default) and what Snakemake sends its jobs when it is interrupted.
-    Outside the main thread (no signal handlers there) it records nothing."""
-
-    SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
-
-    def __init__(self) -> None:
-        self.received: int = 0
-        self._previous: dict[int, Any] = {}
-
-    def _handle(self, number: int, frame: Any) -> None:
-        logger.warning("%s received: stopping after this step with a checkpoint", signal.Signals(number).name)
-        self.received = number
-
-    def __enter__(self) -> StopSignals:
-        if threading.current_thread() is threading.main_thread():
-            for number in self.SIGNALS:
-                self._previous[number] = signal.signal(number, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for number, handler in self._previous.items():
-            signal.signal(number, handler)
 
 
 def remove_checkpoint(checkpoint_dir: str | Path) -> None:
