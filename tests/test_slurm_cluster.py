@@ -147,3 +147,68 @@ def test_micro_study_runs_through_sbatch(slurm_env: dict[str, str], tmp_path: Pa
     assert set(zip(mer["model"], mer["pair"], strict=True)) == expected
     assert len(mer) == len(expected)
     assert all(math.isfinite(value) for value in mer["value"])
+
+
+#: A fine-tune long enough to need several one-minute submissions, with a regular checkpoint
+#: between the ones its deadline stops write (measured speed: README's cluster section).
+LONG_FINETUNE_STEPS = 3000
+
+
+def _submit(workdir: Path, env: dict[str, str], config: Path, *extra: str) -> tuple[int, str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--configfile", str(MICRO), str(config),
+         "--profile", str(REPO / "profiles" / "slurm"), "--cores", "2",
+         "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "5",
+         "--slurm-keep-successful-logs", "--set-resources", "finetune:runtime=1",
+         "results/finetune/full/en-ko", *extra],
+        cwd=workdir, env=env, capture_output=True, text=True, timeout=3600,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_a_finetune_longer_than_its_time_limit_resumes_across_submissions(slurm_env, tmp_path: Path) -> None:
+    """`--time 1` (minute) for a fine-tune that needs several: each submission stops itself
+    with a checkpoint before the limit and exits; with `--retries 0` the run stops there, the
+    newest checkpoint is truncated (a kill mid-write), and the rerun through profiles/slurm
+    (retries 3) falls back to the one before it, resubmits until done, and ends with the
+    weights of an uninterrupted local run."""
+    config = tmp_path / "long.yaml"
+    config.write_text(yaml.safe_dump({"finetune": {"steps": LONG_FINETUNE_STEPS, "checkpoint_every": 250}}))
+    env = {**slurm_env, "CSBENCH_STOP_MARGIN_S": "15"}
+    workdir = tmp_path / "study"
+    workdir.mkdir()
+    code, first = _submit(workdir, env, config, "--retries", "0")
+    (tmp_path / "first.log").write_text(first)
+    assert code != 0, "the fine-tune finished within one minute: raise LONG_FINETUNE_STEPS"
+    checkpoints = sorted((workdir / "results/checkpoints/finetune/full/en-ko").glob("step-*.pt"))
+    assert len(checkpoints) == 2, checkpoints
+    log = (workdir / "results/logs/finetune/full/en-ko.log").read_text()
+    assert "the time limit is" in log and "stopped after step" in log, log[-2000:]
+    newest = checkpoints[-1]
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 3])
+
+    code, second = _submit(workdir, env, config)
+    (tmp_path / "second.log").write_text(second)
+    assert code == 0, second[-6000:]
+    run_ids = re.findall(r"SLURM run ID: (\S+)", first + second)
+    jobs = {job_id: job for run_id in run_ids for job_id, job in scheduler_view(slurm_env, run_id).items()}
+    finetunes = {job_id: job for job_id, job in jobs.items() if job["comment"] == "rule_finetune_wildcards_full_en-ko"}
+    ordered = sorted(finetunes.items(), key=lambda item: int(item[0]))
+    print("\nfine-tune submissions: " + ", ".join(f"{i} {job['state']} time={job['time']}" for i, job in ordered))
+    states = [job["state"] for _, job in ordered]
+    assert len(states) >= 3 and states[-1] == "COMPLETED" and "FAILED" in states[:-1], states
+    assert all(job["time"] == "1:00" for job in finetunes.values())
+    # A rule's log holds its last attempt; profiles/slurm's show-failed-logs printed the others.
+    log = second + (workdir / "results/logs/finetune/full/en-ko.log").read_text()
+    assert f"{newest.name} is " in log and "trying the one before it" in log, log[-3000:]
+
+    local = tmp_path / "local"
+    local.mkdir()
+    uninterrupted = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--configfile", str(MICRO), str(config),
+         "--cores", "2", "results/finetune/full/en-ko"],
+        cwd=local, capture_output=True, text=True, timeout=3600,
+    )
+    assert uninterrupted.returncode == 0, uninterrupted.stderr[-3000:]
+    weights = "results/finetune/full/en-ko/model.safetensors"
+    assert (workdir / weights).read_bytes() == (local / weights).read_bytes()
