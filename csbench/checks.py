@@ -45,6 +45,7 @@ def method_names() -> tuple[list[str], list[str]]:
     return sorted(MERGE_METHODS), sorted(DG_METHODS)
 
 
-def dg_defaults() -> dict[str, dict[str, Any]]:
-    """Each DG method's hyperparameter defaults (what a config that omits one gets)."""
-    return {name: dict(cls.HYPERPARAMETERS) for name, cls in DG_METHODS.items()}
+def dg_cost(method: str, hyperparameters: dict[str, Any], batch_size: int) -> tuple[float, int]:
+    """(extra utterance-steps, extra weight copies) of a DG method, for its resource requests."""
+    cls = DG_METHODS[method]
+    return cls.extra_work(hyperparameters, batch_size), cls.WEIGHT_COPIES

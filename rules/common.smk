@@ -8,7 +8,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 
-from csbench.checks import check_study_config, dg_defaults, method_names
+from csbench.checks import check_study_config, dg_cost, method_names
 from csbench.data.sources import source_for
 from csbench.errors import CsbenchError
 from csbench.hub import converted_model_dir, hub_model_dir
@@ -53,7 +53,6 @@ HUB_BASE = hub_model_dir(config)
 CONVERTED_BASE = converted_model_dir(config)
 BASE_MODEL = PLAN.base_model
 KNOWN_MERGE_METHODS, KNOWN_DG_METHODS = method_names()
-KNOWN_DG_DEFAULTS = dg_defaults()
 
 
 wildcard_constraints:
@@ -255,20 +254,13 @@ def job_cost(rule_name, wildcards):
             gradient_checkpointing=settings["gradient_checkpointing"],
         )
     if rule_name == "train_dg":
-        settings, method = config["dg"], wildcards.dg_method
-        hyper = {
-            **KNOWN_DG_DEFAULTS.get(method, {}),
-            **config["dg"]["hyperparameters"].get(method, {}),
-        }
-        work = settings["steps"] * settings["batch_size"]
-        if method == "gga":  # forward passes of every candidate in the annealing window
-            work += (
-                hyper["num_candidates"]
-                * hyper["anneal_steps"]
-                * settings["batch_size"]
-                / 3
-            )
-        copies = 1 if method == "fish" else 0  # Fish's inner model
+        settings = config["dg"]
+        extra, copies = dg_cost(
+            wildcards.dg_method,
+            settings["hyperparameters"].get(wildcards.dg_method, {}),
+            settings["batch_size"],
+        )
+        work = settings["steps"] * settings["batch_size"] + extra
         return WORK.training(work, settings["batch_size"], "full", copies)
     if rule_name == "evaluate":
         model = ModelId.parse(wildcards.model)

@@ -41,6 +41,13 @@ class DGMethod:
     HYPERPARAMETERS: ClassVar[dict[str, Any]] = {}
     LOWER_BOUNDS: ClassVar[dict[str, tuple[float, bool]]] = {}
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {}
+    #: Extra fp32 copies of the weights the method holds (resource requests, csbench.resources).
+    WEIGHT_COPIES: ClassVar[int] = 0
+
+    @classmethod
+    def extra_work(cls, hyperparameters: dict[str, Any], batch_size: int) -> float:
+        """Utterance-steps of work beyond ERM's steps × batch, in a whole run (resource requests)."""
+        return 0.0
 
     def __init__(self, **hyperparameters: Any) -> None:
         unknown = sorted(set(hyperparameters) - set(self.HYPERPARAMETERS))

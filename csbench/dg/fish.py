@@ -59,6 +59,7 @@ class Fish(DGMethod):
 
     name: ClassVar[str] = "fish"
     HYPERPARAMETERS: ClassVar[dict[str, Any]] = {"meta_lr": 0.5, "inner_lr": 1e-3, "seed": 0}
+    WEIGHT_COPIES: ClassVar[int] = 1  # the inner-loop model θ̃
     LOWER_BOUNDS: ClassVar[dict[str, tuple[float, bool]]] = {"meta_lr": (0, True), "inner_lr": (0, True)}
 
     meta_lr: float
