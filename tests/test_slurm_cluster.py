@@ -150,17 +150,18 @@ def test_micro_study_runs_through_sbatch(slurm_env: dict[str, str], tmp_path: Pa
 
 
 #: A fine-tune long enough to need several one-minute submissions, with a regular checkpoint
-#: between the ones its deadline stops write (measured speed: README's cluster section).
-LONG_FINETUNE_STEPS = 3000
+#: between the ones its deadline stops write (the micro model trains ~59 steps/s on one core:
+#: ~2,200 steps fit a one-minute submission after start-up and the 15 s margin).
+LONG_FINETUNE_STEPS = 6000
 
 
 def _submit(workdir: Path, env: dict[str, str], config: Path, *extra: str) -> tuple[int, str]:
     result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--configfile", str(MICRO), str(config),
-         "--profile", str(REPO / "profiles" / "slurm"), "--cores", "2",
+        # The target first: --configfile and --set-resources take every value that follows.
+        [sys.executable, "-m", "snakemake", "results/finetune/full/en-ko", "-s", str(REPO / "Snakefile"),
+         "--configfile", str(MICRO), str(config), "--profile", str(REPO / "profiles" / "slurm"), "--cores", "2",
          "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "5",
-         "--slurm-keep-successful-logs", "--set-resources", "finetune:runtime=1",
-         "results/finetune/full/en-ko", *extra],
+         "--slurm-keep-successful-logs", *extra, "--set-resources", "finetune:runtime=1"],
         cwd=workdir, env=env, capture_output=True, text=True, timeout=3600,
     )
     return result.returncode, result.stdout + result.stderr
@@ -205,8 +206,8 @@ def test_a_finetune_longer_than_its_time_limit_resumes_across_submissions(slurm_
     local = tmp_path / "local"
     local.mkdir()
     uninterrupted = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--configfile", str(MICRO), str(config),
-         "--cores", "2", "results/finetune/full/en-ko"],
+        [sys.executable, "-m", "snakemake", "results/finetune/full/en-ko", "-s", str(REPO / "Snakefile"),
+         "--configfile", str(MICRO), str(config), "--cores", "2"],
         cwd=local, capture_output=True, text=True, timeout=3600,
     )
     assert uninterrupted.returncode == 0, uninterrupted.stderr[-3000:]
