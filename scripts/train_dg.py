@@ -8,8 +8,9 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
 from csbench.data.manifest import read_manifest  # noqa: E402
 from csbench.dg.driver import per_domain_batch_size, run_domain_generalization  # noqa: E402
 from csbench.models.loading import load_processor, load_whisper, resolve_device  # noqa: E402
+from csbench.train.checkpoint import remove_checkpoints  # noqa: E402
 from csbench.train.finetune import save_model  # noqa: E402
-from csbench.train.loop import TrainSettings, remove_checkpoint  # noqa: E402
+from csbench.train.loop import TrainSettings  # noqa: E402
 from csbench.workflow import run_job  # noqa: E402
 
 
@@ -25,7 +26,7 @@ def work(smk) -> None:
         per_domain_batch_size(int(options["batch_size"]), len(domains)), smk.params.checkpoint_dir, device,
     )
     save_model(trained, processor, smk.output[0], {"training_history.json": history})
-    remove_checkpoint(smk.params.checkpoint_dir)
+    remove_checkpoints(smk.params.checkpoint_dir)
 
 
 run_job(snakemake, work)  # noqa: F821

@@ -32,7 +32,7 @@ from transformers import get_linear_schedule_with_warmup
 from csbench.errors import NonFiniteLossError, OutOfMemoryError, TrainingInterrupted
 from csbench.progress import LoggedProgress
 from csbench.train.batches import Batch
-from csbench.train.checkpoint import load_checkpoint, remove_checkpoints, save_checkpoint
+from csbench.train.checkpoint import load_checkpoint, save_checkpoint
 from csbench.train.preemption import StopRequests
 
 logger = logging.getLogger(__name__)
@@ -231,8 +231,3 @@ def _save_checkpoint(
     }
     path = save_checkpoint(directory, step, state)
     logger.info("checkpoint at step %d → %s", step, path)
-
-
-def remove_checkpoint(checkpoint_dir: str | Path) -> None:
-    """Delete a finished job's resume state (`csbench.train.checkpoint.remove_checkpoints`)."""
-    remove_checkpoints(checkpoint_dir)

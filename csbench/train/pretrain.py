@@ -17,8 +17,9 @@ from transformers import WhisperTokenizer
 from csbench.data.manifest import read_manifest
 from csbench.models.tiny import TinyWhisperSpec, build_tiny_whisper
 from csbench.models.tokenizer import train_tokenizer
+from csbench.train.checkpoint import remove_checkpoints
 from csbench.train.finetune import FinetuneJob, run_finetune, save_model
-from csbench.train.loop import TrainSettings, remove_checkpoint
+from csbench.train.loop import TrainSettings
 
 logger = logging.getLogger(__name__)
 SPEC_KEYS = ("d_model", "encoder_layers", "decoder_layers", "attention_heads", "ffn_dim", "window_s")
@@ -70,7 +71,7 @@ def pretrain_local_base(
     }
     logger.info("pretrained base on dev: CER %.3f, MER %.3f", scores["dev_cer"], scores["dev_mer"])
     save_model(trained, processor, output_dir, {"training_history.json": history, "pretraining_scores.json": scores})
-    remove_checkpoint(checkpoint_dir)
+    remove_checkpoints(checkpoint_dir)
     return scores
 
 
