@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= all
 GPUS ?=
+# Presets layered over config.yaml, e.g. `make run CONFIGS=configs/seeds.yaml`.
+CONFIGS ?=
+CONFIG_ARGS := $(if $(CONFIGS),--configfile config.yaml $(CONFIGS))
 
 .PHONY: install run timing test test-cluster lint report dry-run clean
 
@@ -21,8 +24,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 install: $(VENV)/.installed
 
 run: install
-	$(BIN)/snakemake --cores $(CORES) $(if $(GPUS),--resources gpu=$(GPUS))
-	$(BIN)/snakemake --report results/report.html
+	$(BIN)/snakemake --cores $(CORES) $(if $(GPUS),--resources gpu=$(GPUS)) $(CONFIG_ARGS)
+	$(BIN)/snakemake --report results/report.html $(CONFIG_ARGS)
 	$(BIN)/python -m csbench.report.timing results | tee results/timing.md
 
 # Time per stage and per rule of the last run, from each job's own record in its log.
@@ -30,7 +33,7 @@ timing: install
 	$(BIN)/python -m csbench.report.timing results
 
 report: install
-	$(BIN)/snakemake --report results/report.html
+	$(BIN)/snakemake --report results/report.html $(CONFIG_ARGS)
 
 dry-run: install
 	$(BIN)/snakemake -n

@@ -32,7 +32,11 @@ def check_study_config(config: dict[str, Any]) -> None:
                     validate_hyperparameters(method, {**fixed, name: value})
         dg = config.get("dg", {})
         for method in dg.get("methods", []):
-            validate_dg_hyperparameters(method, dg.get("hyperparameters", {}).get(method, {}))
+            fixed = dg.get("hyperparameters", {}).get(method, {})
+            validate_dg_hyperparameters(method, fixed)
+            for name, values in dg.get("grid", {}).get(method, {}).items():
+                for value in values:
+                    validate_dg_hyperparameters(method, {**fixed, name: value})
     except (MergeError, DGError) as error:
         raise ConfigError(str(error)) from None
     check_sources(config, seen_pairs(config), unseen_pairs(config))

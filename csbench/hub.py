@@ -137,14 +137,23 @@ def dataset_download(spec: dict[str, Any]) -> dict[str, Any] | None:
             "split": spec["split"],
         }
     if kind == "manifest" and spec.get("repo"):
+        # Metadata first: the manifest is fetched, its rows selected as the source selects
+        # them (filter, offset/limit), and exactly their audio files are fetched
+        # (csbench.data.sources.download_manifest_files); `include`, when given, narrows them.
         return {
             "kind": "files",
             "id": spec["repo"],
             "revision": spec.get("revision"),
-            "patterns": sorted({spec["path"], *spec.get("include", [])}),
+            "patterns": sorted(spec.get("include", [])),
             "manifest": spec["path"],
+            "select": {key: spec[key] for key in SELECTION_KEYS if spec.get(key) is not None}
+            | {"audio_column": (spec.get("columns") or {}).get("audio", "audio")},
         }
     return None
+
+
+#: The keys of a source entry that choose its rows (what a metadata-first download fetches).
+SELECTION_KEYS = ("filter", "offset", "limit", "shuffle_seed")
 
 
 def download_key(download: dict[str, Any]) -> str:
@@ -161,7 +170,8 @@ def download_key(download: dict[str, Any]) -> str:
         parts.append(str(download["split"]))
         variant = re.sub(r"[^A-Za-z0-9._-]", "-", ".".join(parts))
     else:
-        digest = hashlib.sha1(json.dumps(download["patterns"]).encode()).hexdigest()[:10]
+        chosen = {key: download.get(key) for key in ("manifest", "patterns", "select")}
+        digest = hashlib.sha1(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:10]
         variant = f"files-{digest}"
     return f"{repo}/{variant}"
 
@@ -201,13 +211,12 @@ def hub_failure_reason(error: BaseException) -> str:
 
 
 def download_dataset(download: dict[str, Any], output: str | Path, cache_dir: str | None = None) -> None:
-    """Fetch one download (see `dataset_download`) into `output`, atomically."""
+    """Fetch one `hf` download (see `dataset_download`) into `output`, atomically. File
+    downloads select their rows first: `csbench.data.sources.download_manifest_files`."""
     if download["kind"] == "hf":
         _download_split(download, Path(output), cache_dir)
-    elif download["kind"] == "files":
-        _download_files(download, Path(output), cache_dir)
     else:
-        raise ValueError(f"unknown download kind {download['kind']!r}")
+        raise ValueError(f"download kind {download['kind']!r} is not fetched here")
 
 
 def _download_split(download: dict[str, Any], output: Path, cache_dir: str | None) -> None:
@@ -235,36 +244,37 @@ def _download_split(download: dict[str, Any], output: Path, cache_dir: str | Non
     logger.info("%s %s: %d rows → %s", name, download["split"], len(dataset), output)
 
 
-def _download_files(download: dict[str, Any], output: Path, cache_dir: str | None) -> None:
-    """`snapshot_download` of only the listed patterns of a dataset repository."""
+def fetch_repo_files(download: dict[str, Any], files: list[str], local_dir: Path, cache_dir: str | None) -> None:
+    """`snapshot_download` of exactly `files` (repository paths) of a dataset repository into
+    `local_dir`; a file the repository lacks, or no hub, is a one-line HubDownloadError."""
     from huggingface_hub import snapshot_download
 
     name = download["id"]
-    patterns = list(download["patterns"])
-    with atomic_path(output) as temporary:
-        try:
-            snapshot_download(
-                name,
-                repo_type="dataset",
-                revision=download.get("revision"),
-                allow_patterns=patterns,
-                local_dir=str(temporary),
-                cache_dir=cache_dir,
-            )
-        except Exception as error:
-            include = " ".join(f"'{pattern}'" for pattern in patterns)
-            raise HubDownloadError(
-                f"cannot download files of dataset {name} ({hub_failure_reason(error)}): on a machine "
-                f"with hub access run `hf download {name} --repo-type dataset --include {include} "
-                f"--local-dir DIR`, then drop the source's repo and set its path to "
-                f"DIR/{download.get('manifest', '<manifest>')}"
-            ) from error
-        missing = [p for p in patterns if not any(c in p for c in "*?[") and not (Path(temporary) / p).is_file()]
-        if missing:
-            raise HubDownloadError(f"dataset {name} has no file {missing[0]!r}; check the source's path")
-        metadata = Path(temporary) / ".cache"
-        if metadata.is_dir():  # huggingface_hub's bookkeeping, not data
-            import shutil
+    try:
+        snapshot_download(
+            name,
+            repo_type="dataset",
+            revision=download.get("revision"),
+            allow_patterns=files,
+            local_dir=str(local_dir),
+            cache_dir=cache_dir,
+        )
+    except Exception as error:
+        raise HubDownloadError(
+            f"cannot download files of dataset {name} ({hub_failure_reason(error)}): on a machine "
+            f"with hub access run `hf download {name} --repo-type dataset --include "
+            f"'{download.get('manifest', '<manifest>')}' --local-dir DIR` and the audio it lists, then "
+            f"drop the source's repo and set its path to DIR/{download.get('manifest', '<manifest>')}"
+        ) from error
+    missing = [path for path in files if not (local_dir / path).is_file()]
+    if missing:
+        raise HubDownloadError(
+            f"dataset {name} has no file {missing[0]!r} ({len(missing)} of {len(files)} missing); "
+            "check the source's path and columns.audio"
+        )
+    metadata = local_dir / ".cache"
+    if metadata.is_dir():  # huggingface_hub's bookkeeping, not data
+        import shutil
 
-            shutil.rmtree(metadata)
-    logger.info("%s: files %s → %s", name, patterns, output)
+        shutil.rmtree(metadata)
+    logger.info("%s: %d files → %s", name, len(files), local_dir)

@@ -11,6 +11,7 @@ Pure functions of the config: no torch, no file access, cheap to import from the
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,10 @@ from csbench.languages import all_combinations, canonical_combination, combinati
 #: Wildcard patterns of a pair id and of a combination id (two or more pairs, joined by "+").
 PAIR_PATTERN = r"[a-z]{2,3}-[a-z]{2,3}"
 COMBO_PATTERN = rf"{PAIR_PATTERN}(\+{PAIR_PATTERN})+"
+#: A trained model's replicate: empty for the study's own `seed`, ``@N`` for training seed N of
+#: `seeds` (a replicate over training runs). Empty for the main seed, so adding seeds to a
+#: finished study trains only the new replicates and renames nothing.
+REPLICATE_PATTERN = r"(@[0-9]+)?"
 FINETUNE_MODES = ("full", "lora")
 MODEL_KINDS = ("base", "finetune", "merge", "dg")
 
@@ -33,11 +38,35 @@ PREPARED_AUDIO = PAIR_AUDIO.replace("{pair}/{split}", "{pair_split}")
 MONO_MANIFEST = "results/data/mono/{lang}/{split}.jsonl"
 MONO_AUDIO = "results/data/mono/{lang}/{split}_audio"
 LOCAL_BASE_DIR = "results/base/local-tiny"
-FINETUNE_DIR = "results/finetune/{mode}/{pair}"
-MERGE_RECIPE = "results/merge/{method}/{mode}/{combo}.json"
-DG_DIR = "results/dg/{dg_method}/{combo}"
+FINETUNE_DIR = "results/finetune/{mode}/{pair}{replicate}"
+MERGE_RECIPE = "results/merge/{method}/{mode}/{combo}{replicate}.json"
+DG_DIR = "results/dg/{dg_method}/{combo}{replicate}"
+#: One trained candidate of a DG model's hyperparameter grid (the chosen one is copied to DG_DIR).
+DG_CANDIDATE_DIR = "results/dg-candidates/{dg_method}/{combo}{replicate}/{candidate}"
+#: The candidate name of a DG method without a grid: the config's hyperparameters as written.
+CONFIG_CANDIDATE = "config"
 PREDICTIONS = "results/predictions/{model}/{pair}.json"
 SUMMARY_CSV = "results/tables/summary.csv"
+
+
+def grid_points(fixed: dict[str, Any], grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the grid's values on top of the fixed hyperparameters (the grid's
+    names in sorted order, values in the order given): merge and DG searches share it."""
+    names = sorted(grid)
+    return [{**fixed, **dict(zip(names, values, strict=True))}
+            for values in itertools.product(*(grid[name] for name in names))]
+
+
+def grid_candidates(fixed: dict[str, Any], grid: dict[str, list[Any]]) -> dict[str, dict[str, Any]]:
+    """{candidate name: hyperparameters} of a DG method's grid; one ``config`` entry without one.
+
+    A name spells the searched values (``penalty_weight=100``, ``inner_lr=0.0001,meta_lr=0.5``),
+    so adding a value to a grid trains only the new candidate.
+    """
+    if not grid:
+        return {CONFIG_CANDIDATE: dict(fixed)}
+    names = sorted(grid)
+    return {",".join(f"{name}={point[name]}" for name in names): point for point in grid_points(fixed, grid)}
 
 
 def base_model_path(config: dict[str, Any]) -> str:
@@ -47,6 +76,26 @@ def base_model_path(config: dict[str, Any]) -> str:
     if config["base_model"] == "local-tiny":
         return LOCAL_BASE_DIR
     return converted_model_dir(config) or hub_model_dir(config) or config["base_model"]
+
+
+def training_seeds(config: dict[str, Any]) -> list[int]:
+    """The training seeds of every fine-tune, merge and DG model: `seeds`, or just `seed`.
+
+    `seed` alone fixes the data, the local base and every bootstrap; the replicates over
+    `seeds` differ only in training (batch order, initialization of adapters, DG and DARE
+    randomness), so their spread is the variance over training runs.
+    """
+    return [int(seed) for seed in (config.get("seeds") or [config["seed"]])]
+
+
+def replicate_of(seed: int, config: dict[str, Any]) -> str:
+    """The replicate suffix of training seed `seed`: "" for the study's `seed`, else "@N"."""
+    return "" if int(seed) == int(config["seed"]) else f"@{int(seed)}"
+
+
+def seed_of(replicate: str, config: dict[str, Any]) -> int:
+    """The training seed of a replicate suffix ("" is the study's `seed`)."""
+    return int(replicate[1:]) if replicate else int(config["seed"])
 
 
 def pair_manifest(pair: str, split: str) -> str:
@@ -72,39 +121,52 @@ class ModelId:
     method: str = ""
     mode: str = ""
     members: tuple[str, ...] = ()
+    #: "" (the study's `seed`) or "@N" (training seed N); always "" for the base.
+    replicate: str = ""
 
     @classmethod
     def base(cls) -> ModelId:
         return cls("base")
 
     @classmethod
-    def finetune(cls, mode: str, pair: str) -> ModelId:
-        return cls("finetune", mode=mode, members=(pair,))
+    def finetune(cls, mode: str, pair: str, replicate: str = "") -> ModelId:
+        return cls("finetune", mode=mode, members=(pair,), replicate=replicate)
 
     @classmethod
-    def merge(cls, method: str, mode: str, combo: str) -> ModelId:
-        return cls("merge", method=method, mode=mode, members=tuple(combination_members(combo)))
+    def merge(cls, method: str, mode: str, combo: str, replicate: str = "") -> ModelId:
+        return cls("merge", method=method, mode=mode, members=tuple(combination_members(combo)),
+                   replicate=replicate)
 
     @classmethod
-    def dg(cls, method: str, combo: str) -> ModelId:
-        return cls("dg", method=method, mode="full", members=tuple(combination_members(combo)))
+    def dg(cls, method: str, combo: str, replicate: str = "") -> ModelId:
+        return cls("dg", method=method, mode="full", members=tuple(combination_members(combo)),
+                   replicate=replicate)
 
     @classmethod
     def parse(cls, text: str) -> ModelId:
         """The id's parts; ValueError naming the id if it has none of the four shapes."""
-        kind, *rest = str(text).split("/")
-        if kind == "base" and not rest:
+        body, at, seed = str(text).partition("@")
+        replicate = f"@{seed}" if at else ""
+        if at and not seed.isdigit():
+            raise ValueError(f"unknown model id {text!r}: a replicate is @ followed by the training seed")
+        kind, *rest = body.split("/")
+        if kind == "base" and not rest and not replicate:
             return cls.base()
         if kind == "finetune" and len(rest) == 2 and rest[0] in FINETUNE_MODES:
-            return cls.finetune(*rest)
+            return cls.finetune(*rest, replicate=replicate)
         if kind == "merge" and len(rest) == 3 and rest[1] in FINETUNE_MODES and "+" in rest[2]:
-            return cls.merge(*rest)
+            return cls.merge(*rest, replicate=replicate)
         if kind == "dg" and len(rest) == 2:
-            return cls.dg(*rest)
+            return cls.dg(*rest, replicate=replicate)
         raise ValueError(
             f"unknown model id {text!r}; expected base, finetune/MODE/PAIR, "
-            "merge/METHOD/MODE/PAIR+PAIR..., or dg/METHOD/PAIR+PAIR..."
+            "merge/METHOD/MODE/PAIR+PAIR..., or dg/METHOD/PAIR+PAIR..., each with an optional @SEED"
         )
+
+    @property
+    def configuration(self) -> str:
+        """The id without its replicate: what the replicates over training seeds share."""
+        return str(self).removesuffix(self.replicate) if self.replicate else str(self)
 
     @property
     def combo(self) -> str:
@@ -115,27 +177,29 @@ class ModelId:
         if self.kind == "base":
             return "base"
         if self.kind == "finetune":
-            return f"finetune/{self.mode}/{self.combo}"
+            return f"finetune/{self.mode}/{self.combo}{self.replicate}"
         if self.kind == "merge":
-            return f"merge/{self.method}/{self.mode}/{self.combo}"
-        return f"dg/{self.method}/{self.combo}"
+            return f"merge/{self.method}/{self.mode}/{self.combo}{self.replicate}"
+        return f"dg/{self.method}/{self.combo}{self.replicate}"
 
     def checkpoint(self) -> str | None:
         """The file this model is materialized from: a fine-tuned folder, a merge recipe, a
         DG folder; None for the base (it is the base model itself)."""
         if self.kind == "finetune":
-            return FINETUNE_DIR.format(mode=self.mode, pair=self.combo)
+            return FINETUNE_DIR.format(mode=self.mode, pair=self.combo, replicate=self.replicate)
         if self.kind == "merge":
-            return MERGE_RECIPE.format(method=self.method, mode=self.mode, combo=self.combo)
+            return MERGE_RECIPE.format(method=self.method, mode=self.mode, combo=self.combo,
+                                       replicate=self.replicate)
         if self.kind == "dg":
-            return DG_DIR.format(dg_method=self.method, combo=self.combo)
+            return DG_DIR.format(dg_method=self.method, combo=self.combo, replicate=self.replicate)
         return None
 
     def member_checkpoints(self) -> list[str]:
-        """A merge's members' fine-tuned folders (what its recipe is materialized from)."""
+        """A merge's members' fine-tuned folders of the same training seed (what its recipe is
+        materialized from)."""
         if self.kind != "merge":
             return []
-        return [FINETUNE_DIR.format(mode=self.mode, pair=pair) for pair in self.members]
+        return [FINETUNE_DIR.format(mode=self.mode, pair=pair, replicate=self.replicate) for pair in self.members]
 
     def columns(self) -> dict[str, object]:
         """The model's columns in summary.csv."""
@@ -147,17 +211,20 @@ class ModelId:
             "mode": self.mode,
             "members": self.combo,
             "n_members": len(self.members),
+            "configuration": self.configuration,
         }
 
 
 def model_wildcard(merge_methods: list[str], dg_methods: list[str]) -> str:
-    """The regex of the ``{model}`` wildcard: the four id shapes with the known method names."""
+    """The regex of the ``{model}`` wildcard: the four id shapes with the known method names,
+    trained models with their optional replicate."""
     merge = "|".join(sorted(merge_methods)) or "(?!)"
     dg = "|".join(sorted(dg_methods)) or "(?!)"
     modes = "|".join(FINETUNE_MODES)
+    rep = REPLICATE_PATTERN
     return (
-        rf"base|finetune/({modes})/{PAIR_PATTERN}|merge/({merge})/({modes})/{COMBO_PATTERN}"
-        rf"|dg/({dg})/{PAIR_PATTERN}(\+{PAIR_PATTERN})*"
+        rf"base|finetune/({modes})/{PAIR_PATTERN}{rep}|merge/({merge})/({modes})/{COMBO_PATTERN}{rep}"
+        rf"|dg/({dg})/{PAIR_PATTERN}(\+{PAIR_PATTERN})*{rep}"
     )
 
 
@@ -172,6 +239,8 @@ class StudyPlan:
     dg_methods: tuple[str, ...]
     dg_pair_sets: str
     base_model: str
+    #: Replicate suffixes, one per training seed ("" for the study's own `seed`).
+    replicates: tuple[str, ...] = ("",)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> StudyPlan:
@@ -184,6 +253,7 @@ class StudyPlan:
             dg_methods=tuple(dg.get("methods", [])),
             dg_pair_sets=dg.get("pair_sets", "all"),
             base_model=base_model_path(config),
+            replicates=tuple(replicate_of(seed, config) for seed in training_seeds(config)),
         )
 
     @property
@@ -209,13 +279,16 @@ class StudyPlan:
         return [canonical_combination(list(self.seen_pairs))]
 
     def models(self) -> list[ModelId]:
-        """Every model of the study: base, each fine-tune, each merge recipe, each DG model."""
-        finetunes = [ModelId.finetune(mode, pair) for mode in self.modes for pair in self.seen_pairs]
-        merges = [
-            ModelId.merge(method, mode, combo)
-            for method in self.merge_methods
-            for mode in self.modes
-            for combo in self.combinations
-        ]
-        dg = [ModelId.dg(method, combo) for method in self.dg_methods for combo in self.dg_combinations]
-        return [ModelId.base(), *finetunes, *merges, *dg]
+        """Every model of the study: base, then per training seed each fine-tune, each merge
+        recipe (of that seed's fine-tunes), each DG model."""
+        models = [ModelId.base()]
+        for rep in self.replicates:
+            models += [ModelId.finetune(mode, pair, rep) for mode in self.modes for pair in self.seen_pairs]
+            models += [
+                ModelId.merge(method, mode, combo, rep)
+                for method in self.merge_methods
+                for mode in self.modes
+                for combo in self.combinations
+            ]
+            models += [ModelId.dg(method, combo, rep) for method in self.dg_methods for combo in self.dg_combinations]
+        return models

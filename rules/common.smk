@@ -8,6 +8,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 
+from csbench.budget import dg_training
 from csbench.checks import check_study_config, dg_cost, method_names
 from csbench.data.sources import source_for
 from csbench.errors import CsbenchError
@@ -15,6 +16,7 @@ from csbench.hub import converted_model_dir, hub_model_dir
 from csbench.resources import PRETRAIN_MB_PER_UTTERANCE, Workload
 from csbench.study import (
     COMBO_PATTERN,
+    DG_CANDIDATE_DIR,
     DG_DIR,
     FINETUNE_DIR,
     FINETUNE_MODES,
@@ -26,12 +28,15 @@ from csbench.study import (
     PAIR_MANIFEST,
     PAIR_PATTERN,
     PREDICTIONS,
+    REPLICATE_PATTERN,
     SUMMARY_CSV,
     ModelId,
     StudyPlan,
+    grid_candidates,
     model_wildcard,
     mono_manifest,
     pair_manifest,
+    seed_of,
 )
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -63,6 +68,8 @@ wildcard_constraints:
     method="|".join(KNOWN_MERGE_METHODS),
     dg_method="|".join(KNOWN_DG_METHODS),
     combo=COMBO_PATTERN,
+    replicate=REPLICATE_PATTERN,
+    candidate=r"[A-Za-z0-9_.=,+-]+",
     model=model_wildcard(KNOWN_MERGE_METHODS, KNOWN_DG_METHODS),
 
 
@@ -90,6 +97,11 @@ def base_model_path(wildcards, input):
 def model_file_path(wildcards, input):
     """The model's own file (fine-tune folder or merge recipe), empty for the base."""
     return input.get("model_file", "") or ""
+
+
+def training_seed(wildcards):
+    """The training seed of a job's replicate ("" is the study's seed, "@N" seed N)."""
+    return seed_of(wildcards.replicate, config)
 
 
 def canonical(value):
@@ -128,20 +140,52 @@ def finetune_settings(wildcards):
 
 
 def dg_settings(wildcards):
-    """Training settings shared by the DG methods, without the list of methods, the pair
-    sets or other methods' hyperparameters (adding a DG method reruns nothing)."""
-    return canonical(
-        {
-            key: value
-            for key, value in config.get("dg", {}).items()
-            if key not in ("methods", "pair_sets", "hyperparameters")
-        }
+    """The DG trainers' effective settings (csbench.budget: the fine-tune's under
+    dg.budget: matched), without the list of methods, the pair sets or other methods'
+    hyperparameters (adding a DG method reruns nothing)."""
+    members = ModelId.dg(wildcards.dg_method, wildcards.combo).members
+    return canonical(dg_training(config, len(members)))
+
+
+def dg_grid(method):
+    """The configured hyperparameter grid of a DG method (empty: train the fixed values)."""
+    return config["dg"]["grid"].get(method, {})
+
+
+def dg_candidates(method):
+    """{candidate name: hyperparameters} of a DG method: its grid's points, or one "config"."""
+    return grid_candidates(
+        config["dg"]["hyperparameters"].get(method, {}), dg_grid(method)
     )
 
 
 def dg_hyperparameters(wildcards):
-    """This DG method's hyperparameters only."""
-    return canonical(config["dg"]["hyperparameters"].get(wildcards.dg_method, {}))
+    """This candidate's hyperparameters only (adding a grid value trains only the new one)."""
+    candidates = dg_candidates(wildcards.dg_method)
+    if wildcards.candidate not in candidates:
+        raise WorkflowError(
+            f"DG method {wildcards.dg_method}: no candidate {wildcards.candidate!r} in dg.grid"
+        )
+    return canonical(candidates[wildcards.candidate])
+
+
+def dg_selection_inputs(wildcards):
+    """Every trained candidate; with a grid also the model's own seen pairs' dev sets (only)."""
+    members = ModelId.dg(wildcards.dg_method, wildcards.combo).members
+    inputs = {
+        "candidates": [
+            DG_CANDIDATE_DIR.format(
+                dg_method=wildcards.dg_method,
+                combo=wildcards.combo,
+                replicate=wildcards.replicate,
+                candidate=name,
+            )
+            for name in dg_candidates(wildcards.dg_method)
+        ]
+    }
+    if dg_grid(wildcards.dg_method):
+        inputs["dev"] = [pair_manifest(pair, "dev") for pair in members]
+    return inputs
 
 
 def merge_hyperparameters(wildcards):
@@ -157,7 +201,10 @@ def merge_grid_values(wildcards):
 def leakage_training_manifests(wildcards):
     """Every training set an unseen pair's test set must not leak into."""
     manifests = [pair_manifest(pair, "train") for pair in SEEN_PAIRS]
-    if any(merge_grid(method) for method in MERGE_METHODS):  # dev sets exist only then
+    searched = any(merge_grid(method) for method in MERGE_METHODS) or any(
+        dg_grid(method) for method in PLAN.dg_methods
+    )
+    if searched:  # dev sets exist only then
         manifests += [pair_manifest(pair, "dev") for pair in SEEN_PAIRS]
     if LOCAL_BASE:
         manifests += [
@@ -175,7 +222,9 @@ def merge_grid(method):
 
 def merge_inputs(wildcards):
     """Members' fine-tunes; with a grid also the base and the members' dev sets (only theirs)."""
-    model = ModelId.merge(wildcards.method, wildcards.mode, wildcards.combo)
+    model = ModelId.merge(
+        wildcards.method, wildcards.mode, wildcards.combo, wildcards.replicate
+    )
     inputs = {"members": model.member_checkpoints()}
     if merge_grid(wildcards.method):
         inputs["dev"] = [pair_manifest(pair, "dev") for pair in model.members]
@@ -208,6 +257,8 @@ def prediction_files():
 def final_outputs():
     return [
         SUMMARY_CSV,
+        "results/tables/answer.md",
+        "results/plots/answer.png",
         "results/tables/paper_table.md",
         "results/tables/paper_table.tex",
         "results/plots/mer_heatmap.png",
@@ -254,19 +305,34 @@ def job_cost(rule_name, wildcards):
             gradient_checkpointing=settings["gradient_checkpointing"],
         )
     if rule_name == "train_dg":
-        settings = config["dg"]
+        members = ModelId.dg(wildcards.dg_method, wildcards.combo).members
+        settings = dg_training(config, len(members))
+        per_step = settings["batch_size_per_domain"] * len(members)
         extra, copies = dg_cost(
             wildcards.dg_method,
-            settings["hyperparameters"].get(wildcards.dg_method, {}),
-            settings["batch_size"],
+            config["dg"]["hyperparameters"].get(wildcards.dg_method, {}),
+            per_step,
         )
-        work = settings["steps"] * settings["batch_size"] + extra
-        return WORK.training(work, settings["batch_size"], "full", copies)
+        work = settings["steps"] * per_step + extra
+        return WORK.training(
+            work,
+            per_step,
+            "full",
+            copies,
+            gradient_checkpointing=settings["gradient_checkpointing"],
+        )
     if rule_name == "evaluate":
         model = ModelId.parse(wildcards.model)
         tests = sum(split_size(pair, "test") for pair in EVAL_PAIRS)
         batch = config["evaluate"]["batch_size"]
         return WORK.decoding(tests, batch, 1 + len(model.member_checkpoints()))
+    if rule_name == "select_dg":
+        members = ModelId.dg(wildcards.dg_method, wildcards.combo).members
+        points = len(dg_candidates(wildcards.dg_method))
+        if points == 1:  # links the only candidate's files: no model is loaded
+            return ON_CPU.decoding(0, 1, 0)
+        dev = sum(split_size(pair, "dev") for pair in members)
+        return WORK.decoding(points * dev, config["evaluate"]["batch_size"], 1)
     if rule_name == "merge_recipe":
         members = ModelId.merge(
             wildcards.method, wildcards.mode, wildcards.combo

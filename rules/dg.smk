@@ -1,5 +1,7 @@
 # Domain-generalization stage: one model trained on the union of seen pairs, each pair a
-# domain (ERM-joint, Fish, Fishr, GGA); one job per (method, set of seen pairs).
+# domain (ERM-joint, Fish, Fishr, GGA); one training job per (method, set of seen pairs,
+# candidate of the method's dg.grid), then one selection job per (method, set of pairs) that
+# keeps the candidate with the lowest MER on those pairs' dev sets (merges' procedure).
 
 
 rule train_dg:
@@ -10,11 +12,11 @@ rule train_dg:
             for pair in ModelId.dg(wildcards.dg_method, wildcards.combo).members
         ],
     output:
-        directory(DG_DIR),
+        directory(DG_CANDIDATE_DIR),
     log:
-        "results/logs/dg/{dg_method}/{combo}.log",
+        "results/logs/dg/{dg_method}/{combo}{replicate}/{candidate}.log",
     benchmark:
-        "results/benchmarks/dg/{dg_method}/{combo}.tsv"
+        "results/benchmarks/dg/{dg_method}/{combo}{replicate}/{candidate}.tsv"
     conda:
         "../envs/torch.yaml"
     # One thread, so two such jobs share 2 CPU cores side by side (small matrices scale
@@ -30,8 +32,34 @@ rule train_dg:
         base_model=base_model_path,
         settings=dg_settings,
         hyperparameters=dg_hyperparameters,
-        seed=config["seed"],
+        seed=training_seed,
         device=config["device"],
-        checkpoint_dir="results/checkpoints/dg/{dg_method}/{combo}",
+        checkpoint_dir="results/checkpoints/dg/{dg_method}/{combo}{replicate}/{candidate}",
     script:
         "../scripts/train_dg.py"
+
+
+rule select_dg:
+    input:
+        unpack(dg_selection_inputs),
+    output:
+        directory(DG_DIR),
+    log:
+        "results/logs/dg/{dg_method}/{combo}{replicate}/select.log",
+    benchmark:
+        "results/benchmarks/dg/{dg_method}/{combo}{replicate}/select.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        gpu=lambda wildcards: 1 if dg_grid(wildcards.dg_method) else 0,
+        mem_mb=mem_mb("select_dg"),
+        runtime=runtime("select_dg"),
+    params:
+        names=lambda wildcards: list(dg_candidates(wildcards.dg_method)),
+        hyperparameters=lambda wildcards: canonical(dg_candidates(wildcards.dg_method)),
+        device=config["device"],
+        language=config["evaluate"]["language"],
+        max_new_tokens=config["evaluate"]["max_new_tokens"],
+    script:
+        "../scripts/select_dg.py"

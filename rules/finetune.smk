@@ -8,9 +8,9 @@ rule finetune:
     output:
         directory(FINETUNE_DIR),
     log:
-        "results/logs/finetune/{mode}/{pair}.log",
+        "results/logs/finetune/{mode}/{pair}{replicate}.log",
     benchmark:
-        "results/benchmarks/finetune/{mode}/{pair}.tsv"
+        "results/benchmarks/finetune/{mode}/{pair}{replicate}.tsv"
     conda:
         "../envs/torch.yaml"
     # One thread, so two such jobs share 2 CPU cores side by side (small matrices scale
@@ -28,8 +28,8 @@ rule finetune:
         learning_rate=lambda wildcards: config["finetune"]["learning_rate"][
             wildcards.mode
         ],
-        seed=config["seed"],
+        seed=training_seed,
         device=config["device"],
-        checkpoint_dir="results/checkpoints/finetune/{mode}/{pair}",
+        checkpoint_dir="results/checkpoints/finetune/{mode}/{pair}{replicate}",
     script:
         "../scripts/finetune.py"

@@ -8,9 +8,9 @@ rule merge_recipe:
     output:
         MERGE_RECIPE,
     log:
-        "results/logs/merge/{method}/{mode}/{combo}.log",
+        "results/logs/merge/{method}/{mode}/{combo}{replicate}.log",
     benchmark:
-        "results/benchmarks/merge/{method}/{mode}/{combo}.tsv"
+        "results/benchmarks/merge/{method}/{mode}/{combo}{replicate}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -22,9 +22,10 @@ rule merge_recipe:
         base_model=base_model_path,
         hyperparameters=merge_hyperparameters,
         grid=merge_grid_values,
-        seed=config["seed"],
+        seed=training_seed,
         device=config["device"],
         language=config["evaluate"]["language"],
+        max_new_tokens=config["evaluate"]["max_new_tokens"],
     script:
         "../scripts/merge_recipe.py"
 

@@ -20,6 +20,33 @@ rule summarize:
         tests=[pair_manifest(pair, "test") for pair in EVAL_PAIRS],
     output:
         **SUMMARY_PARQUET,
+        answer=report(
+            "results/tables/answer.csv",
+            caption="../report/answer.rst",
+            category="1. The answer",
+            labels={"table": "seen vs unseen gain per family", "format": "CSV"},
+        ),
+        answer_markdown=report(
+            "results/tables/answer.md",
+            caption="../report/answer.rst",
+            category="1. The answer",
+            labels={"table": "seen vs unseen gain per family", "format": "Markdown"},
+        ),
+        seeds=report(
+            "results/tables/seeds.csv",
+            caption="../report/seeds.rst",
+            category="Tables",
+            labels={"table": "spread and tests over training seeds", "format": "CSV"},
+        ),
+        seeds_markdown=report(
+            "results/tables/seeds.md",
+            caption="../report/seeds.rst",
+            category="Tables",
+            labels={
+                "table": "spread and tests over training seeds",
+                "format": "Markdown",
+            },
+        ),
         summary=report(
             SUMMARY_CSV,
             caption="../report/summary.rst",
@@ -68,6 +95,7 @@ rule summarize:
         seed=config["seed"],
         bootstrap_resamples=BOOTSTRAP_RESAMPLES,
         confidence=0.95,
+        hike=config["evaluate"]["hike_scoring"],
     script:
         "../scripts/summarize.py"
 
@@ -75,7 +103,20 @@ rule summarize:
 rule plot:
     input:
         summary=SUMMARY_CSV,
+        answer="results/tables/answer.csv",
     output:
+        answer=report(
+            "results/plots/answer.png",
+            caption="../report/answer.rst",
+            category="1. The answer",
+            labels={"figure": "seen vs unseen gain per family", "format": "PNG"},
+        ),
+        answer_pdf=report(
+            "results/plots/answer.pdf",
+            caption="../report/answer.rst",
+            category="1. The answer",
+            labels={"figure": "seen vs unseen gain per family", "format": "PDF"},
+        ),
         heatmap=report(
             "results/plots/mer_heatmap.png",
             caption="../report/mer_heatmap.rst",

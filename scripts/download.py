@@ -17,6 +17,10 @@ def work(smk) -> None:
         from csbench.models.loading import download_model
 
         download_model(smk.params.model_id, smk.output[0], cache_dir=cache_dir)
+    elif smk.params.download["kind"] == "files":  # metadata first, then exactly its audio
+        from csbench.data.sources import download_manifest_files
+
+        download_manifest_files(dict(smk.params.download), smk.output[0], cache_dir=cache_dir)
     else:
         from csbench.hub import download_dataset
 

@@ -24,7 +24,9 @@ def work(smk) -> None:
         model, processor, utterances, job, smk.params.checkpoint_dir, device,
         description=f"fine-tune {job.mode} {smk.wildcards.pair}",
     )
-    save_model(trained, processor, smk.output[0], {"training_history.json": history})
+    budget = {"examples_seen": {smk.wildcards.pair: len(history) * job.batch_size}, "steps": len(history),
+              "batch_size": job.batch_size, "mixed_precision": job.mixed_precision}
+    save_model(trained, processor, smk.output[0], {"training_history.json": history, "budget.json": budget})
     remove_checkpoints(smk.params.checkpoint_dir)
 
 

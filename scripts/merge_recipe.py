@@ -13,7 +13,7 @@ from csbench.workflow import run_job  # noqa: E402
 
 
 def work(smk) -> None:
-    model = ModelId.merge(smk.wildcards.method, smk.wildcards.mode, smk.wildcards.combo)
+    model = ModelId.merge(smk.wildcards.method, smk.wildcards.mode, smk.wildcards.combo, smk.wildcards.replicate)
     fixed = dict(smk.params.hyperparameters)
     if METHODS[model.method].seeded:
         fixed.setdefault("seed", int(smk.params.seed))
@@ -26,7 +26,7 @@ def work(smk) -> None:
 
         best, scores = select_hyperparameters(
             model.method, fixed, grid, smk.params.base_model, members, list(smk.input.dev),
-            resolve_device(smk.params.device), smk.params.language,
+            resolve_device(smk.params.device), smk.params.language, int(smk.params.max_new_tokens),
         )
         dev_sets = [str(path) for path in smk.input.dev]
         recipe = MergeRecipe(model.method, model.mode, list(model.members), members, best, FROM_GRID, dev_sets, scores)

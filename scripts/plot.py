@@ -1,4 +1,4 @@
-"""Snakemake entry point: every figure of the report from summary.csv, as PNG and PDF.
+"""Snakemake entry point: every figure of the report from summary.csv and answer.csv, as PNG and PDF.
 
 The rule's named outputs select the figures (`csbench.report.plots.draw_figures`).
 """
@@ -15,7 +15,7 @@ from csbench.workflow import run_job  # noqa: E402
 
 
 def work(smk) -> None:
-    draw_figures(pd.read_csv(smk.input.summary), dict(smk.output.items()))
+    draw_figures(pd.read_csv(smk.input.summary), dict(smk.output.items()), pd.read_csv(smk.input.answer))
 
 
 run_job(snakemake, work)  # noqa: F821

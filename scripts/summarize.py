@@ -10,23 +10,24 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
 
 import logging  # noqa: E402
 
-from csbench.config import seen_pairs  # noqa: E402
-from csbench.report.tables import score_predictions, write_summary_outputs  # noqa: E402
+from csbench.budget import budget_note  # noqa: E402
+from csbench.config import seen_pairs, unseen_pairs  # noqa: E402
+from csbench.report.answer import answer_table  # noqa: E402
+from csbench.report.scoring import score_runs, summary_rows  # noqa: E402
+from csbench.report.tables import with_examples_seen, write_summary_outputs  # noqa: E402
 from csbench.workflow import run_job  # noqa: E402
 
 logger = logging.getLogger("csbench.summarize")
 
 
 def work(smk) -> None:
-    summary = score_predictions(
-        list(smk.input.predictions),
-        seen_pairs(smk.config),
-        manifests=list(smk.input.tests),
-        seed=int(smk.params.seed),
-        n_resamples=int(smk.params.bootstrap_resamples),
-        confidence=float(smk.params.confidence),
-    )
-    write_summary_outputs(summary, dict(smk.output.items()), int(smk.params.bootstrap_resamples))
+    seed, resamples, confidence = int(smk.params.seed), int(smk.params.bootstrap_resamples), float(smk.params.confidence)
+    runs = score_runs(list(smk.input.predictions), manifests=list(smk.input.tests), hike=bool(smk.params.hike))
+    seen = seen_pairs(smk.config)
+    summary = summary_rows(runs, seen, n_resamples=resamples, seed=seed, confidence=confidence)
+    summary = with_examples_seen(summary, smk.config)
+    answer = answer_table(runs, seen, unseen_pairs(smk.config), resamples, seed, confidence)
+    write_summary_outputs(summary, dict(smk.output.items()), resamples, budget_note(smk.config), answer)
     logger.info("scored %d prediction files into %d rows", len(smk.input.predictions), len(summary))
 
 

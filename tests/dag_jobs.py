@@ -1,4 +1,4 @@
-"""Print every job of a dry run (rule, wildcards, resources) as YAML: Snakemake's own DAG API.
+"""Print every job of a dry run (rule, wildcards, resources, settings) as YAML: Snakemake's own DAG API.
 
 `python tests/dag_jobs.py CONFIG...` in the repository; used by tests/test_resources.py.
 """
@@ -21,7 +21,10 @@ def main() -> None:
         inner._build_dag()  # sets inner.dag (Snakemake internals: no public job listing)
         jobs = [{"rule": job.rule.name, "wildcards": dict(job.wildcards.items()),
                  "resources": {key: value for key, value in job.resources.items()
-                               if key in ("mem_mb", "runtime", "gpu_mem_mb", "gpu")}}
+                               if key in ("mem_mb", "runtime", "gpu_mem_mb", "gpu")},
+                 "input": [str(path) for path in job.input],
+                 "params": {key: value for key, value in job.params.items()
+                            if key in ("settings", "hyperparameters", "grid")}}
                 for job in inner.dag.jobs]
     yaml.safe_dump(jobs, sys.stdout)
 

@@ -105,22 +105,23 @@ def test_all_methods_preset_adds_every_merge_method(tmp_path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout + result.stderr)
     assert counts["merge_recipe"] == 72 and counts["evaluate"] == 1 + 6 + 72 + 4
-    assert counts["finetune"] == 6 and counts["train_dg"] == 4
+    assert counts["finetune"] == 6 and counts["train_dg"] == 7 and counts["select_dg"] == 4
 
 
 def test_default_dag_has_every_job(tmp_path) -> None:
     result = _dry_run(tmp_path, DEFAULT)
     assert result.returncode == 0, result.stderr[-3000:]
     # 3 seen pairs: 4 combinations x 3 methods (the reference study's) x 2 modes = 24 merges;
-    # 4 DG models on all three pairs; models = 1 + 6 + 24 + 4 = 35, one evaluation job each
+    # 4 DG models on all three pairs (ERM, and two grid candidates each for Fish, Fishr and
+    # GGA: 7 trainings, 4 selections); models = 1 + 6 + 24 + 4 = 35, one evaluation job each
     # (5 pairs per job).
     assert DEFAULT["merge"]["methods"] == ["task_arithmetic", "ties", "dare_ties"]
     counts = job_counts(result.stdout + result.stderr)
     assert counts["evaluate"] == 35
     assert counts["merge_recipe"] == 24
     assert counts["finetune"] == 6
-    assert counts["train_dg"] == 4
-    # seen pairs: train, dev (merge grid search) and test; unseen pairs: test only.
+    assert counts["train_dg"] == 7 and counts["select_dg"] == 4
+    # seen pairs: train, dev (merge and DG grid searches) and test; unseen pairs: test only.
     assert counts["synthesize_pair"] == 3 * 3 + 2
     assert counts["synthesize_monolingual"] == 4 * 2
     assert counts["check_leakage"] == 2

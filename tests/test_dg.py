@@ -121,7 +121,8 @@ def test_registry_lists_every_method_with_its_defaults() -> None:
         assert make_dg_method(name).hyperparameters == defaults
     assert validate_dg_hyperparameters("fish", {"meta_lr": 1}) == {
         "meta_lr": 1.0,
-        "inner_lr": 1e-3,
+        "inner_lr": 3e-4,
+        "inner_optimizer": "adam",
         "seed": 0,
     }
 
@@ -131,7 +132,7 @@ def test_unknown_method_and_hyperparameters_are_one_line_errors() -> None:
         make_dg_method("fisher")
     with pytest.raises(
         ValueError,
-        match=r"unknown hyperparameter\(s\) for DG method 'fish': 'lr'; allowed: meta_lr, inner_lr, seed",
+        match=r"unknown hyperparameter\(s\) for DG method 'fish': 'lr'; allowed: meta_lr, inner_lr, inner_optimizer, seed",
     ):
         make_dg_method("fish", lr=0.1)
     with pytest.raises(ValueError, match="allowed: none"):
@@ -181,7 +182,7 @@ def test_fish_domain_order_is_a_seeded_permutation_per_step() -> None:
 
 def test_fish_inner_loop_is_sequential_sgd_and_step_sets_theta_minus_inner() -> None:
     alpha, w0, targets = 0.1, 1.0, (3.0, -2.0)
-    fish = Fish(inner_lr=alpha, meta_lr=0.5)
+    fish = Fish(inner_lr=alpha, meta_lr=0.5, inner_optimizer="sgd")
     first, second = fish.domain_order(2, 0)
     # By hand: w1 = w0 − α(w0 − c_first), w2 = w1 − α(w1 − c_second).
     w1 = w0 - alpha * (w0 - targets[first])
@@ -200,7 +201,7 @@ def test_fish_inner_loop_is_sequential_sgd_and_step_sets_theta_minus_inner() -> 
 
 def test_fish_meta_update_through_the_loop_is_theta_plus_eps_times_displacement(tmp_path) -> None:
     alpha, epsilon, w0, targets = 0.2, 0.3, 1.0, (3.0, -2.0)
-    fish = Fish(inner_lr=alpha, meta_lr=epsilon)
+    fish = Fish(inner_lr=alpha, meta_lr=epsilon, inner_optimizer="sgd")
     first, second = fish.domain_order(2, 0)
     w1 = w0 - alpha * (w0 - targets[first])
     w2 = w1 - alpha * (w1 - targets[second])
@@ -212,6 +213,33 @@ def test_fish_meta_update_through_the_loop_is_theta_plus_eps_times_displacement(
     close(model.w.detach(), [w0 + epsilon * (w2 - w0)])
     optimizer = fish.optimizer_factory([model.w], 123.0)
     assert isinstance(optimizer, torch.optim.SGD) and optimizer.param_groups[0]["lr"] == epsilon
+
+
+def test_fish_inner_adam_steps_by_the_learning_rate_and_keeps_its_moments_across_steps() -> None:
+    alpha, w0, targets = 0.1, 1.0, (3.0, -2.0)
+    fish = Fish(inner_lr=alpha)  # DomainBed's inner Adam, the default
+    assert fish.inner_optimizer == "adam"
+    first, _ = fish.domain_order(2, 0)
+    model = Quadratic(w0)
+    fish.inner_loop(model, point_batches((targets[0],), (targets[1],)), 0)
+    # Adam's first step moves by α·sign(g) (bias-corrected moments), whatever |g| is.
+    inner = fish.inner_optimizer_for([model.w])
+    assert inner.state[model.w]["step"] == 2  # two domains, two inner steps
+    fish.inner_loop(model, point_batches((targets[0],), (targets[1],)), 1)
+    assert inner.state[model.w]["step"] == 4  # moments carried into the next meta step
+    # Resuming from state_dict repeats the uninterrupted run exactly.
+    resumed_model = Quadratic(float(model.w.detach()))
+    resumed = Fish(inner_lr=alpha)
+    resumed.load_state_dict(fish.state_dict())
+    after = fish.inner_loop(model, point_batches((targets[0],), (targets[1],)), 2)
+    again = resumed.inner_loop(resumed_model, point_batches((targets[0],), (targets[1],)), 2)
+    close(torch.stack(after), torch.stack(again))
+    close(model.w.detach(), resumed_model.w.detach())
+    # And the first step, by hand: w1 = w0 − α·sign(w0 − c_first).
+    single = Fish(inner_lr=alpha)
+    one = Quadratic(w0)
+    single.inner_loop(one, point_batches((targets[first],)), 0)
+    close(one.w.detach(), [w0 - alpha * math.copysign(1.0, w0 - targets[first])], atol=1e-6)
 
 
 # ------------------------------------------------------------------------------------------
@@ -245,8 +273,8 @@ def test_fishr_penalty_of_known_per_sample_gradients() -> None:
     var_b = gradient_variance({"p": torch.tensor([[0.0, 0.0], [0.0, 4.0]])})
     close(var_a, [1.0, 0.0])
     close(var_b, [0.0, 4.0])
-    # v̄ = (0.5, 2): ‖v_A − v̄‖² = 0.25 + 4 = 4.25 = ‖v_B − v̄‖², mean over domains 4.25.
-    close(fishr_penalty([var_a, var_b]), 4.25)
+    # v̄ = (0.5, 2): ‖v_A − v̄‖² = 0.25 + 4 = 4.25 = ‖v_B − v̄‖²; over 2 entries and 2 domains 2.125.
+    close(fishr_penalty([var_a, var_b]), 2.125)
     close(fishr_penalty([var_a, var_a.clone()]), 0.0)
     close(fishr_penalty([var_a]), 0.0)
 
@@ -267,8 +295,8 @@ def test_fishr_penalty_on_two_domains_matches_hand_computation() -> None:
     fishr = Fishr(penalty_weight=2.0, penalty_anneal_steps=0, ema=0.0, penalty_params=r"^proj\.weight$")
     variances = [population_variance(closed_form_grads(model, b)[0]) for b in batches]
     nll = sum(model(input_features=b.input_features, labels=b.labels).loss for b in batches) / 2
-    # Two domains: v̄ = (v_A + v_B)/2, so (1/2) Σ_d ‖v_d − v̄‖² = ‖v_A − v_B‖² / 4.
-    penalty = (variances[0] - variances[1]).pow(2).sum() / 4
+    # Two domains: v̄ = (v_A + v_B)/2, so (1/2) Σ_d ‖v_d − v̄‖²/P = ‖v_A − v_B‖²/(4P).
+    penalty = (variances[0] - variances[1]).pow(2).mean() / 4
     loss = fishr.step(model, batches, 0)
     assert penalty > 0
     close(fishr.last_penalty, penalty, atol=1e-9)
@@ -307,7 +335,7 @@ def test_fishr_gradient_is_exact_including_the_penalty() -> None:
             grads = torch.autograd.grad(single.loss, proj, create_graph=True)
             samples.append(torch.cat([g.reshape(-1) for g in grads]))
         variances.append(population_variance(torch.stack(samples)))
-    objective = (losses[0] + losses[1]) / 2 + weight * (variances[0] - variances[1]).pow(2).sum() / 4
+    objective = (losses[0] + losses[1]) / 2 + weight * (variances[0] - variances[1]).pow(2).mean() / 4
     objective.backward()
     erm = copy.deepcopy(reference)
     erm.zero_grad()

@@ -18,8 +18,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "csbench"
 LAYERS: list[list[str]] = [
     ["csbench.errors"],
     ["csbench.io", "csbench.languages", "csbench.progress"],
-    ["csbench.gpus", "csbench.metrics", "csbench.config", "csbench.hub"],
+    ["csbench.gpus", "csbench.metrics", "csbench.hike", "csbench.config", "csbench.hub"],
     ["csbench.study", "csbench.workflow", "csbench.resources"],
+    ["csbench.budget"],
     ["csbench.data"],
     ["csbench.models"],
     ["csbench.train"],
@@ -96,7 +97,7 @@ def test_the_check_catches_an_upward_import(tmp_path, monkeypatch) -> None:
     (fake / "data" / "bad.py").write_text("def f():\n    from csbench.report.tables import paper_table\n")
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
     assert upward_imports() == [
-        "csbench/data/bad.py:2: csbench.data.bad (layer 4) imports csbench.report.tables (layer 9)"
+        "csbench/data/bad.py:2: csbench.data.bad (layer 5) imports csbench.report.tables (layer 10)"
     ]
 
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
+import yaml
 
 from csbench.data.leakage import LeakageError, check_leakage
+from csbench.languages import canonical_pair
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _rewrite(path, change) -> None:
@@ -46,3 +51,29 @@ def test_leaked_id_is_named(speech, tmp_path) -> None:
     _rewrite(train, plant)
     with pytest.raises(LeakageError, match=f"utterance id '{leaked_id}'"):
         check_leakage(speech["test"], [train])
+
+
+#: The only rules that may read an unseen pair's data: evaluation, scoring, the leakage check.
+READERS_OF_UNSEEN = {"evaluate", "summarize", "check_leakage", "synthesize_pair", "prepare_split"}
+
+
+@pytest.mark.parametrize("configs", [("config.yaml",), ("config.yaml", "configs/paper.yaml")])
+def test_no_tuning_job_reads_an_unseen_pair(configs) -> None:
+    """Every job of the DAG, from Snakemake's own job list: merge and DG searches read only
+    the dev sets of the seen pairs they combine; nothing but evaluation touches unseen pairs."""
+    from test_resources import _dry_run_resources
+
+    config = yaml.safe_load((REPO / configs[-1]).read_text())
+    unseen = {canonical_pair(pair) for pair in config["unseen_pairs"]}
+    jobs = _dry_run_resources(*configs)
+    searches = {"merge_recipe": 0, "select_dg": 0}
+    for job in jobs:
+        pairs_read = {Path(path).parent.name for path in job["input"] if "results/data/pairs/" in path}
+        if job["rule"] not in READERS_OF_UNSEEN:
+            assert not pairs_read & unseen, (job["rule"], job["wildcards"])
+        if job["rule"] in searches:
+            members = set(job["wildcards"]["combo"].split("+"))
+            dev = {Path(path).parent.name for path in job["input"] if path.endswith("/dev.jsonl")}
+            assert dev <= members, (job["rule"], job["wildcards"])
+            searches[job["rule"]] += bool(dev)
+    assert searches["merge_recipe"] > 0 and searches["select_dg"] > 0  # the grids are searched

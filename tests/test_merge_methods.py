@@ -23,6 +23,7 @@ from csbench.merge import (
     restrict_to,
     validate_hyperparameters,
 )
+from csbench.merge.methods import trim_globally
 
 torch.set_num_threads(1)
 
@@ -244,9 +245,11 @@ def test_tsv_merge_rank_fraction() -> None:
     ],
 )
 def test_agrees_with_peft(method: str, peft_fn, extra: dict) -> None:
+    """peft trims per tensor: with trim per_tensor the methods are peft's, entry for entry."""
     members = random_task_vectors(3)
     weights = [0.5, 1.0, 2.0]
-    merged = merge_task_vectors(method, members, weights=weights, scaling=0.8, **extra)
+    trim = {"trim": "per_tensor"} if "trim" in validate_hyperparameters(method, {}) else {}
+    merged = merge_task_vectors(method, members, weights=weights, scaling=0.8, **extra, **trim)
     for key in members[0]:
         expected = 0.8 * peft_fn([m[key] for m in members], torch.tensor(weights), **extra)
         torch.testing.assert_close(merged[key], expected)
@@ -264,10 +267,33 @@ def test_dare_agrees_with_peft_under_parameter_seed(method: str) -> None:
         torch.testing.assert_close(merged[key], expected)
 
 
+def test_global_trim_keeps_the_top_entries_of_the_whole_task_vector() -> None:
+    # Two tensors; the largest |τ| all sit in "big": a global trim at density 0.5 keeps them
+    # and zeroes "small" entirely, where a per-tensor trim keeps half of each.
+    member = {"big": t(10, -9, 8, 7), "small": t(0.4, -0.3, 0.2, 0.1)}
+    trimmed = trim_globally(member, 0.5)
+    close(trimmed["big"], [10, -9, 8, 7])
+    close(trimmed["small"], [0, 0, 0, 0])
+    close(trim_globally(member, 0.25)["big"], [10, -9, 0, 0])
+    close(trim_globally(member, 0.0)["big"], [0, 0, 0, 0])
+    # TIES with the global trim (the default) is TIES per tensor on the globally trimmed members.
+    other = {"big": t(-1, 2, -3, 4), "small": t(5, -6, 0.5, 0.25)}
+    merged = merge_task_vectors("ties", [member, other], density=0.5, scaling=1.5)
+    expected = merge_task_vectors("ties", [trim_globally(member, 0.5), trim_globally(other, 0.5)],
+                                  density=1.0, trim="per_tensor", scaling=1.5)
+    for key in member:
+        close(merged[key], expected[key])
+    per_tensor = merge_task_vectors("ties", [member, other], density=0.5, scaling=1.5, trim="per_tensor")
+    assert not torch.equal(per_tensor["small"], merged["small"])
+    assert validate_hyperparameters("ties", {})["trim"] == "global"
+    with pytest.raises(ValueError, match="'trim' must be one of"):
+        merge_task_vectors("ties", [member, other], trim="layer")
+
+
 def test_breadcrumbs_without_beta_is_magnitude_prune() -> None:
     members = random_task_vectors(2)
     crumbs = merge_task_vectors("breadcrumbs", members, density=0.3, beta=0.0)
-    pruned = merge_task_vectors("magnitude_prune", members, density=0.3)
+    pruned = merge_task_vectors("magnitude_prune", members, density=0.3, trim="per_tensor")
     for key in members[0]:
         torch.testing.assert_close(crumbs[key], pruned[key])
 
@@ -338,6 +364,7 @@ def test_validate_hyperparameters_fills_defaults() -> None:
         "scaling": 1.0,
         "density": 0.2,
         "majority_sign_method": "total",
+        "trim": "global",
         "weights": None,
     }
 

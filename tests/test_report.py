@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from csbench.report import tables
 from csbench.report.plots import mer_heatmap, merge_scaling, per_language_bars, seen_vs_unseen
@@ -25,6 +26,7 @@ from csbench.report.tables import (
     write_parquet,
 )
 
+REPO = Path(__file__).resolve().parents[1]
 SEEN, UNSEEN = "en-ko", "de-en"
 
 # en-ko test set. Mixed tokens: u1 hello|세|계 (matrix ko: hello is the point of interest),
@@ -319,15 +321,15 @@ def report_html(study, tmp_path_factory) -> Path:
 
     predictions, manifests = study
     workdir = tmp_path_factory.mktemp("report-stage")
-    config = {"seed": 0, "seen_pairs": ["ko-en"], "unseen_pairs": ["de-en"], "base_model": "local-tiny",
-              "merge": {"methods": ["ties"]}}
+    config = {**yaml.safe_load((REPO / "config.yaml").read_text()), "seen_pairs": ["ko-en"],
+              "unseen_pairs": ["de-en"], "merge": {"methods": ["ties"]}, "dg": {"methods": []}}
     prepare_report_workdir(workdir, config, predictions, manifests)
     return run_report_stage(workdir)
 
 
-PLOTS = ("mer_heatmap", "seen_vs_unseen", "unseen_vs_merged_pairs", "per_language_unseen")
+PLOTS = ("answer", "mer_heatmap", "seen_vs_unseen", "unseen_vs_merged_pairs", "per_language_unseen")
 TABLES = ("summary.csv", "paper_table.md", "paper_table.tex", "paper_table_ci.md", "paper_table_ci.tex",
-          "per_pair.md")
+          "per_pair.md", "answer.md", "answer.csv", "seeds.md", "seeds.csv")
 
 
 @pytest.mark.workflow

@@ -380,14 +380,17 @@ def test_downloads_fail_offline_with_one_line_naming_the_model_and_data(tmp_path
 def test_paper_preset_dag_builds_offline(tmp_path, monkeypatch) -> None:
     _hub_offline(monkeypatch)
     counts = planned_jobs(tmp_path, REPO / "configs/paper.yaml")
-    # 3 seen pairs, full fine-tunes: 4 combinations x 3 methods = 12 merges; 4 DG models;
+    # 3 seen pairs, full fine-tunes: 4 combinations x 3 methods = 12 merges; 4 DG models
+    # (ERM; Fish 2, Fishr 3, GGA 2 grid candidates: 8 trainings, 4 selections);
     # models = 1 + 3 + 12 + 4 = 20, one evaluation job each (5 pairs per job).
     assert counts["download_model"] == 1
-    assert counts["finetune"] == 3 and counts["merge_recipe"] == 12 and counts["train_dg"] == 4
+    assert counts["finetune"] == 3 and counts["merge_recipe"] == 12 and counts["train_dg"] == 8
+    assert counts["select_dg"] == 4
     assert counts["evaluate"] == 20
-    # Real sources: train (CS-FLEURS) and test (HiKE, CS-FLEURS read) of the seen pairs, and
-    # KO-JA; dev sets are read by no stage here. KO-DE is the one synthetic split.
-    assert counts["prepare_pair"] == 7 and counts["download_dataset"] == 7
+    # Real sources: train and dev (CS-FLEURS; dev read by the merge and DG grid searches) and
+    # test (HiKE, CS-FLEURS read) of the seen pairs, and KO-JA. Each dev split is its own
+    # metadata-first download (its rows' audio only). KO-DE is the one synthetic split.
+    assert counts["prepare_pair"] == 10 and counts["download_dataset"] == 10
     assert counts["synthesize_pair"] == 1
     assert "pretrain_local_base" not in counts and "synthesize_monolingual" not in counts
 
@@ -459,3 +462,46 @@ def test_marked_text_in_a_prepared_manifest_and_an_unclosed_span_is_one_line(tmp
     with pytest.raises(SourceError) as error:
         _prepare(spec, tmp_path, manifest=manifest)
     assert "unclosed '**' span" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_metadata_first_download_fetches_exactly_the_selected_rows_audio() -> None:
+    """A `manifest` source on the hub: its download lists the audio of the rows the source
+    selects (filter, then offset/limit as preparation applies them), `//` normalized."""
+    from csbench.data.sources import _select, audio_files_to_fetch
+
+
+    spec = {"type": "manifest", "repo": "byan/cs-fleurs", "path": "xtts/train/metadata.jsonl",
+            "filter": {"language": "kor-eng"}, "limit": 3, "columns": {"audio": "file_name", "text": "text"}}
+    download = dataset_download(spec)
+    assert download["select"] == {"filter": {"language": "kor-eng"}, "limit": 3, "audio_column": "file_name"}
+    assert download["patterns"] == []  # no include: the metadata decides
+    records = [{"file_name": f"audio//kor_eng_{i}.wav", "language": "kor-eng", "text": "x"} for i in range(6)]
+    records += [{"file_name": f"audio/jpn_eng_{i}.wav", "language": "jpn-eng", "text": "x"} for i in range(4)]
+    files = audio_files_to_fetch(records, download)
+    chosen = _select(records, {"filter": {"language": "kor-eng"}, "limit": 3}, "m")
+    assert files == sorted(f"xtts/train/audio/kor_eng_{i}.wav" for i in chosen)
+    assert len(files) == 3
+    # include still narrows; a selection with nothing to fetch is one line.
+    first = files[0].rsplit("/", 1)[1]
+    assert audio_files_to_fetch(records, {**download, "patterns": [f"xtts/train/audio/{first}"]}) == [files[0]]
+    with pytest.raises(SourceError, match="selects no audio file"):
+        audio_files_to_fetch(records, {**download, "patterns": ["nothing/*"]})
+    # Another filter is another download (its own folder), never a stale one.
+    other = dataset_download({**spec, "filter": {"language": "jpn-eng"}})
+    assert download_key(other) != download_key(download)
+
+
+def test_romanized_japanese_stops_preparation_with_one_line(tmp_path, clips) -> None:
+    rows = [{"file_name": str(clip), "text": f"kyou wa meeting desu {i}", "language": "jpn-eng"}
+            for i, clip in enumerate(clips[:3])]
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    spec = {"type": "manifest", "path": str(manifest), "columns": {"audio": "file_name", "matrix_lang": "language"}}
+    with pytest.raises(SourceError) as error:
+        _prepare(spec, tmp_path, pair="ja-en", manifest=manifest)
+    assert "Japanese text looks romanized (0 of 3" in str(error.value) and "\n" not in str(error.value)
+    assert not (tmp_path / "results/data/pairs/ja-en/test.jsonl").exists()  # nothing half-written
+    rows[0]["text"] = "今日は meeting です"
+    rows[1]["text"] = "明日の budget"
+    manifest.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    assert len(_prepare(spec, tmp_path, pair="ja-en", manifest=manifest)) == 3  # 2 of 3 in Japanese script

@@ -36,6 +36,9 @@ class Utterance:
     pair: str
     matrix_lang: str
     cs_level: str
+    #: (Korean, English) spellings of the utterance's loanwords (HiKE's labels), for
+    #: ``evaluate.hike_scoring``; empty where the source has none.
+    loanwords: tuple[tuple[str, str], ...] = ()
 
     def load_audio(self) -> np.ndarray:
         """Float32 mono samples at 16 kHz; raises ManifestError naming the file if unusable."""
@@ -94,6 +97,7 @@ def read_manifest(path: str | Path) -> list[Utterance]:
                 pair=str(row.get("pair", "")),
                 matrix_lang=str(row.get("matrix_lang", "")),
                 cs_level=str(row.get("cs_level", "")),
+                loanwords=tuple((str(korean), str(english)) for korean, english in row.get("loanwords") or []),
             )
         )
     if not utterances:

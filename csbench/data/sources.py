@@ -23,9 +23,11 @@ or a conda env may lack; reading the stored bytes ourselves works everywhere.
 from __future__ import annotations
 
 import csv
+import fnmatch
 import io
 import json
 import logging
+import posixpath
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,16 +40,17 @@ import soundfile
 from csbench.config import ConfigError
 from csbench.data.manifest import SAMPLE_RATE
 from csbench.errors import SourceError
-from csbench.hub import dataset_download, download_key, hub_dir, is_hub_id
+from csbench.hike import parse_loanwords
+from csbench.hub import dataset_download, download_key, fetch_repo_files, hub_dir, is_hub_id
 from csbench.io import atomic_path, write_jsonl
-from csbench.languages import SUPPORTED_LANGUAGES, canonical_pair, pair_languages
+from csbench.languages import SUPPORTED_LANGUAGES, canonical_pair, char_script, pair_languages
 
 logger = logging.getLogger(__name__)
 
 SOURCE_TYPES = ("synthetic", "hf", "manifest")
 SPLITS = ("train", "dev", "test")
 #: Manifest fields a source can fill from one of its columns.
-COLUMN_FIELDS = ("audio", "text", "id", "tokens", "matrix_lang", "cs_level", "speaker")
+COLUMN_FIELDS = ("audio", "text", "id", "tokens", "matrix_lang", "cs_level", "speaker", "loanwords")
 DEFAULT_COLUMNS = {"audio": "audio", "text": "text"}
 #: ISO 639-3 codes some corpora use (CS-FLEURS: 'kor-eng') → Whisper's codes.
 ISO639_3 = {
@@ -274,10 +277,8 @@ def open_hf_dataset(folder: str | Path, spec: dict[str, Any]):
     return dataset
 
 
-def manifest_rows(path: str | Path, spec: dict[str, Any]) -> tuple[Iterator[SourceRow], int, str]:
-    """Rows of a JSONL or CSV/TSV manifest; audio paths stay relative to the file (resolved later)."""
-    path = Path(path).expanduser()
-    name = f"manifest {path}"
+def read_records(path: Path, name: str) -> list[dict[str, Any]]:
+    """The rows of a JSONL or CSV/TSV manifest file, as dicts."""
     if not path.is_file():
         raise SourceError(f"{name}: file does not exist")
     suffix = path.suffix.lower()
@@ -294,6 +295,50 @@ def manifest_rows(path: str | Path, spec: dict[str, Any]) -> tuple[Iterator[Sour
                     raise SourceError(f"{path}:{number}: not valid JSON ({error.msg})") from error
     if not records:
         raise SourceError(f"{name}: holds no rows")
+    return records
+
+
+def audio_files_to_fetch(records: list[dict[str, Any]], download: dict[str, Any]) -> list[str]:
+    """The repository paths of the audio a metadata-first download must fetch: the rows the
+    source selects (its filter and offset/limit, as preparation will select them), their audio
+    column joined to the manifest's folder, ``//`` and ``./`` normalized; narrowed to the
+    download's `patterns` (the source's `include`) when it has any."""
+    select = download.get("select") or {}
+    column = select.get("audio_column", "audio")
+    name = f"manifest {download['manifest']} of {download['id']}"
+    if column not in records[0]:
+        raise SourceError(f"{name}: column {column!r} (audio) not found (columns: {sorted(records[0])})")
+    folder = posixpath.dirname(download["manifest"])
+    files = set()
+    for index in _select(records, select, name):
+        value = str(records[index].get(column) or "").replace("\\", "/")
+        if not value:
+            continue
+        files.add(posixpath.normpath(posixpath.join(folder, value.lstrip("/"))))
+    patterns = download.get("patterns") or []
+    if patterns:
+        files = {path for path in files if any(fnmatch.fnmatchcase(path, pattern) for pattern in patterns)}
+    if not files:
+        raise SourceError(f"{name}: the source selects no audio file to download (check filter and include)")
+    return sorted(files)
+
+
+def download_manifest_files(download: dict[str, Any], output: str | Path, cache_dir: str | None = None) -> None:
+    """A metadata-first file download, atomically: the manifest, then exactly the audio
+    files of the rows the source selects (`audio_files_to_fetch`)."""
+    with atomic_path(output) as temporary:
+        fetch_repo_files(download, [download["manifest"]], temporary, cache_dir)
+        records = read_records(temporary / download["manifest"], f"manifest {download['manifest']}")
+        files = audio_files_to_fetch(records, download)
+        logger.info("%s: %d rows selected, fetching %d audio files", download["id"], len(records), len(files))
+        fetch_repo_files(download, files, temporary, cache_dir)
+
+
+def manifest_rows(path: str | Path, spec: dict[str, Any]) -> tuple[Iterator[SourceRow], int, str]:
+    """Rows of a JSONL or CSV/TSV manifest; audio paths stay relative to the file (resolved later)."""
+    path = Path(path).expanduser()
+    name = f"manifest {path}"
+    records = read_records(path, name)
     columns = _columns(spec)
     for field in ("audio", "text"):
         column = columns[field]
@@ -438,6 +483,7 @@ def prepare_source(
             matrix = _value(fields, columns["matrix_lang"]) or fixed_matrix or ""
             try:
                 tokens = parse_tokens(fields.get(columns["tokens"])) if columns["tokens"] else []
+                loanwords = parse_loanwords(fields.get(columns["loanwords"])) if columns["loanwords"] else []
                 if markers:
                     text, tokens = split_marked_text(text, markers, *_matrix_and_embedded(pair, matrix))
             except (TypeError, ValueError) as error:
@@ -455,14 +501,40 @@ def prepare_source(
                     "matrix_lang": language_code(matrix) if matrix else "",
                     "cs_level": _value(fields, columns["cs_level"]) or str(spec.get("cs_level") or ""),
                     "speaker": _value(fields, columns["speaker"]),
+                    **({"loanwords": [list(pair) for pair in loanwords]} if loanwords else {}),
                     "source": _describe(spec),
                 }
             )
         if not written:
             raise SourceError(f"{name}: no usable utterance for {pair} {split} ({_skips(skipped)})")
+        check_japanese_script(written, pair, f"{name} ({pair} {split})")
     write_jsonl(manifest_path, written)
     logger.info("%s %s: %d utterances from %s (skipped: %s)", pair, split, len(written), name, _skips(skipped))
     return len(written)
+
+
+#: Below this share of utterances with any kana or kanji, a Japanese pair's text is taken
+#: for romanized (rōmaji); real Japanese code-switched text has kana in nearly every one.
+JAPANESE_SCRIPT_SHARE = 0.5
+
+
+def check_japanese_script(rows: list[dict[str, Any]], pair: str, name: str) -> None:
+    """Stop when a pair with Japanese has (almost) no Japanese script in its text.
+
+    A romanized transcript ("kyou wa meeting desu") would be scored per word where kana and
+    kanji are scored per character, and the model would be taught to write rōmaji: the MER of
+    such a pair is not comparable with the others'. Whether a corpus romanizes Japanese is
+    therefore checked on the prepared text itself, not assumed from its card.
+    """
+    if "ja" not in pair_languages(canonical_pair(pair)):
+        return
+    scripted = sum(any(char_script(char) in ("kana", "han") for char in row["text"]) for row in rows)
+    if scripted < JAPANESE_SCRIPT_SHARE * len(rows):
+        example = next(row["text"] for row in rows if not any(char_script(c) in ("kana", "han") for c in row["text"]))
+        raise SourceError(
+            f"{name}: Japanese text looks romanized ({scripted} of {len(rows)} utterances have kana or kanji, "
+            f"e.g. {example[:60]!r}); use a source that writes Japanese in its own script"
+        )
 
 
 def _matrix_and_embedded(pair: str, matrix: str) -> tuple[str, str]:

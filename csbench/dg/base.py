@@ -16,6 +16,7 @@ frozen weights, which is what makes them work unchanged on a ``PeftModel``.
 from __future__ import annotations
 
 import hashlib
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
@@ -43,6 +44,10 @@ class DGMethod:
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {}
     #: Extra fp32 copies of the weights the method holds (resource requests, csbench.resources).
     WEIGHT_COPIES: ClassVar[int] = 0
+    #: bf16 for the forward passes where the run's precision policy asks for it and the device
+    #: computes it natively (set by the driver from `train.loop.autocast_dtype`), so a DG model
+    #: trains at the precision of the fine-tunes it is compared with; None: fp32.
+    autocast_dtype: torch.dtype | None = None
 
     @classmethod
     def extra_work(cls, hyperparameters: dict[str, Any], batch_size: int) -> float:
@@ -128,16 +133,26 @@ def trainable_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
     return params
 
 
-def domain_loss(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
-    """The model's own loss on one domain's batch (Whisper: token-mean cross-entropy)."""
-    return model(input_features=batch.input_features, labels=batch.labels).loss
+def forward_precision(batch: Batch, dtype: torch.dtype | None) -> AbstractContextManager:
+    """Autocast to `dtype` for a forward pass (nothing when None); backward runs outside it."""
+    if dtype is None:
+        return nullcontext()
+    return torch.autocast(device_type=batch.input_features.device.type, dtype=dtype)
 
 
-def erm_backward(model: torch.nn.Module, batches: list[Batch]) -> torch.Tensor:
+def domain_loss(model: torch.nn.Module, batch: Batch, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """The model's own loss on one domain's batch (Whisper: token-mean cross-entropy), in fp32;
+    the forward pass under autocast to `dtype` when given."""
+    with forward_precision(batch, dtype):
+        loss = model(input_features=batch.input_features, labels=batch.labels).loss
+    return loss.float()
+
+
+def erm_backward(model: torch.nn.Module, batches: list[Batch], dtype: torch.dtype | None = None) -> torch.Tensor:
     """ERM-joint's step: the loop's own :func:`~csbench.train.loop.erm_step` (imported lazily)."""
     from csbench.train.loop import erm_step
 
-    return erm_step(model, batches)
+    return erm_step(model, batches, autocast_dtype=dtype)
 
 
 def gradients(loss: torch.Tensor, params: list[torch.nn.Parameter]) -> list[torch.Tensor]:

@@ -16,14 +16,9 @@ from transformers import WhisperForConditionalGeneration, WhisperProcessor
 from csbench.data.manifest import Utterance
 from csbench.dg import bind_to_loop, make_dg_method, trainable_parameters
 from csbench.train.batches import EpochSampler, FeatureStore, make_batch, matrix_language
-from csbench.train.loop import TrainSettings, train
+from csbench.train.loop import TrainSettings, autocast_dtype, train
 
 logger = logging.getLogger(__name__)
-
-
-def per_domain_batch_size(batch_size: int, n_domains: int) -> int:
-    """Utterances per domain and step: `dg.batch_size` split evenly over the domains."""
-    return max(1, batch_size // n_domains)
 
 
 def run_domain_generalization(
@@ -36,10 +31,20 @@ def run_domain_generalization(
     batch_size_per_domain: int,
     checkpoint_dir: str | Path,
     device: torch.device,
+    mixed_precision: str = "fp32",
+    gradient_checkpointing: bool = False,
 ) -> tuple[torch.nn.Module, list[dict]]:
-    """Full fine-tuning of `model` on `domains` with DG method `method_name`."""
+    """Full fine-tuning of `model` on `domains` with DG method `method_name`.
+
+    `mixed_precision` and `gradient_checkpointing` are the fine-tunes' policies (csbench.budget
+    passes them on under ``dg.budget: matched``), so the two families differ only in the method.
+    """
     method = make_dg_method(method_name, **hyperparameters)
+    method.autocast_dtype = autocast_dtype(device, mixed_precision)
     torch.manual_seed(settings.seed)
+    checkpointing = device.type == "cuda" and gradient_checkpointing
+    if checkpointing:  # as for fine-tunes (csbench.train.finetune.run_finetune)
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model.to(device)
     for param in model.parameters():
         param.requires_grad_(True)
@@ -66,10 +71,17 @@ def run_domain_generalization(
         checkpoint_dir,
         device,
         description=f"{method_name} on {'+'.join(names)}",
-        batch_size_setting="dg.batch_size",
+        batch_size_setting="finetune.batch_size (dg.budget: matched) or dg.batch_size",
         **bind_to_loop(method, settings),
     )
+    if checkpointing:
+        model.gradient_checkpointing_disable()
     return model, history
+
+
+def examples_seen(history: list[dict], batch_size_per_domain: int, domains: list[str]) -> dict[str, int]:
+    """Training utterances each domain contributed over the steps in `history` (budget.json)."""
+    return {name: len(history) * batch_size_per_domain for name in sorted(domains)}
 
 
 def hash_seed(seed: int, name: str) -> int:

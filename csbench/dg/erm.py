@@ -37,4 +37,4 @@ class ERMJoint(DGMethod):
     HYPERPARAMETERS: ClassVar[dict[str, Any]] = {}
 
     def step(self, model: torch.nn.Module, batches: list[Batch], step_index: int) -> torch.Tensor:
-        return erm_backward(model, batches)
+        return erm_backward(model, batches, self.autocast_dtype)

@@ -10,8 +10,14 @@ batch per domain d = 1..D:
 
     θ̃₀ = θ
     for i = 1..D, over the domains in a random order π:
-        θ̃ᵢ = θ̃ᵢ₋₁ − α ∇L_{π(i)}(θ̃ᵢ₋₁)             (inner SGD, α = ``inner_lr``)
+        θ̃ᵢ = inner optimizer step on ∇L_{π(i)}(θ̃ᵢ₋₁)   (learning rate α = ``inner_lr``)
     θ ← θ + ε (θ̃_D − θ)                           (meta-update, ε = ``meta_lr``)
+
+The inner optimizer is Adam by default, as in DomainBed's Fish (the reference implementation
+the paper's DomainBed results come from: its inner Adam runs at the algorithm's learning rate
+and keeps its moments from one meta step to the next); ``inner_optimizer: sgd`` is the
+paper's Algorithm 1 with plain SGD, where α must be orders of magnitude larger to move the
+weights at all.
 
 The meta-update runs through the shared loop: :meth:`Fish.step` sets ``param.grad = θ − θ̃_D``
 and :meth:`Fish.optimizer_factory` returns ``torch.optim.SGD(params, lr=ε)``, so the loop's
@@ -33,8 +39,10 @@ copy of the frozen base weights in memory.
 Hyperparameters:
 
 * ``meta_lr`` (ε, default 0.5 — DomainBed's Fish default),
-* ``inner_lr`` (α, default 1e-3: plain SGD, so tune it per model; it is unrelated to the
-  AdamW learning rate of the config),
+* ``inner_lr`` (α, default 3e-4, an Adam learning rate like the config's; with
+  ``inner_optimizer: sgd`` tune it per model),
+* ``inner_optimizer`` (``adam``, default, or ``sgd``); Adam's moments are checkpointed with the
+  run (:meth:`Fish.state_dict`), so a resumed run repeats an uninterrupted one,
 * ``seed`` (default 0): the domain order π of step t is a seeded shuffle of (seed, t).
 
 The returned loss (for logging) is the mean of the D inner-loop losses, each measured at the
@@ -43,6 +51,7 @@ inner weights it was computed at.
 
 from __future__ import annotations
 
+import copy
 import random
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -58,13 +67,38 @@ class Fish(DGMethod):
     """Sequential inner SGD over the domains, then θ ← θ + ε(θ̃ − θ) via the loop's SGD."""
 
     name: ClassVar[str] = "fish"
-    HYPERPARAMETERS: ClassVar[dict[str, Any]] = {"meta_lr": 0.5, "inner_lr": 1e-3, "seed": 0}
-    WEIGHT_COPIES: ClassVar[int] = 1  # the inner-loop model θ̃
+    HYPERPARAMETERS: ClassVar[dict[str, Any]] = {
+        "meta_lr": 0.5, "inner_lr": 3e-4, "inner_optimizer": "adam", "seed": 0,
+    }
+    WEIGHT_COPIES: ClassVar[int] = 3  # the snapshot θ and the inner Adam's two moments
     LOWER_BOUNDS: ClassVar[dict[str, tuple[float, bool]]] = {"meta_lr": (0, True), "inner_lr": (0, True)}
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"inner_optimizer": ("adam", "sgd")}
 
     meta_lr: float
     inner_lr: float
+    inner_optimizer: str
     seed: int
+
+    def __init__(self, **hyperparameters: Any) -> None:
+        super().__init__(**hyperparameters)
+        self._inner: torch.optim.Optimizer | None = None
+        self._pending_state: dict[str, Any] | None = None
+
+    def inner_optimizer_for(self, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+        """The inner optimizer over the trainable parameters, kept with its state across steps
+        (made anew, with fresh moments, if it is handed other parameters: another model)."""
+        bound = self._inner is not None and [id(p) for p in self._inner.param_groups[0]["params"]] == [
+            id(p) for p in params
+        ]
+        if not bound:
+            if self.inner_optimizer == "adam":
+                self._inner = torch.optim.Adam(params, lr=self.inner_lr)
+            else:
+                self._inner = torch.optim.SGD(params, lr=self.inner_lr)
+            if self._pending_state is not None:
+                self._inner.load_state_dict(self._pending_state)
+                self._pending_state = None
+        return self._inner
 
     def domain_order(self, num_domains: int, step_index: int) -> list[int]:
         """The inner-loop order π for a step: a shuffle seeded by (seed, step) only."""
@@ -73,20 +107,38 @@ class Fish(DGMethod):
         return order
 
     def inner_loop(self, model: torch.nn.Module, batches: list[Batch], step_index: int) -> list[torch.Tensor]:
-        """Run the inner SGD steps IN PLACE on the trainable parameters; return the losses.
+        """Run the inner optimizer steps IN PLACE on the trainable parameters; return the losses.
 
         Afterwards the trainable parameters hold θ̃_D; the caller restores θ.
         """
         params = trainable_parameters(model)
+        inner = self.inner_optimizer_for(params)
         losses = []
         for index in self.domain_order(len(batches), step_index):
-            loss = domain_loss(model, batches[index])
+            loss = domain_loss(model, batches[index], self.autocast_dtype)
             grads = gradients(loss, params)
-            with torch.no_grad():
-                for param, grad in zip(params, grads, strict=True):
-                    param.sub_(grad, alpha=self.inner_lr)
+            for param, grad in zip(params, grads, strict=True):
+                param.grad = grad
+            inner.step()
             losses.append(loss.detach())
+        for param in params:
+            param.grad = None
         return losses
+
+    def state_dict(self) -> dict[str, Any]:
+        """The inner optimizer's state (Adam's moments), needed to resume exactly."""
+        if self._inner is not None:  # a copy: Adam updates its moments in place
+            return {"inner": copy.deepcopy(self._inner.state_dict())}
+        return {"inner": self._pending_state} if self._pending_state is not None else {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        inner = state.get("inner")
+        if inner is None:
+            return
+        if self._inner is not None:
+            self._inner.load_state_dict(inner)
+        else:
+            self._pending_state = inner
 
     def step(self, model: torch.nn.Module, batches: list[Batch], step_index: int) -> torch.Tensor:
         params = trainable_parameters(model)

@@ -151,7 +151,7 @@ class GGA(DGMethod):
         """(s(θ), L(θ)) at the current weights: gradient agreement and mean domain loss."""
         domain_grads, losses = [], []
         for batch in batches:
-            loss = domain_loss(model, batch)
+            loss = domain_loss(model, batch, self.autocast_dtype)
             domain_grads.append(gradients(loss, params))
             losses.append(float(loss.detach()))
         return gradient_agreement(domain_grads, self.agreement), sum(losses) / len(losses)
@@ -191,4 +191,4 @@ class GGA(DGMethod):
                     f"GGA compares gradients between domains and needs >= 2 per step, got {len(batches)}"
                 )
             self.search(model, batches, step_index)
-        return erm_backward(model, batches)
+        return erm_backward(model, batches, self.autocast_dtype)

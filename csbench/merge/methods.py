@@ -21,12 +21,19 @@ Conventions shared by every method:
   is combined, exactly where peft applies its ``weights``.
 * ``density`` is the fraction of entries KEPT (peft's and mergekit's meaning), and counts are
   floored with ``int(density * numel)`` as peft does.
+* ``trim`` (TIES and magnitude pruning): ``global`` keeps the top-``density`` entries of each
+  member's WHOLE task vector, as the TIES authors' code does (it flattens the model's task
+  vector before its top-k), so a layer whose updates are large keeps more of them than one
+  whose updates are small; ``per_tensor`` keeps the top-``density`` of every tensor, as peft's
+  and mergekit's implementations do. :func:`merge_task_vectors` applies the global trim
+  before the per-parameter function, which then trims nothing (density 1).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import warnings
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -101,7 +108,7 @@ def task_arithmetic(task_tensors: Tensors, weights: Weights = None, scaling: flo
 
 def ties(
     task_tensors: Tensors, weights: Weights = None, scaling: float = 1.0, density: float = 0.5,
-    majority_sign_method: str = "total",
+    majority_sign_method: str = "total", trim: str = "global",
 ) -> torch.Tensor:
     """TIES-Merging: trim, elect sign, disjoint mean, then scale by λ.
 
@@ -112,7 +119,9 @@ def ties(
     3. Disjoint merge: τ^p = Σ_{i: sign(τ̂_i^p)=e^p} w_i τ̂_i^p / |{i: sign(τ̂_i^p)=e^p}|.
     Result: λ · τ. Redundant small updates and sign conflicts are what interfere between
     tasks, which is why they are removed before averaging. Implemented by
-    ``peft.utils.merge_utils.ties`` (steps 1-3) times λ.
+    ``peft.utils.merge_utils.ties`` (steps 1-3) times λ. On one tensor the trim is that
+    tensor's; ``trim: global`` (the authors') is applied over the whole task vector by
+    :func:`merge_task_vectors` before this is called.
     """
     w = _weights_tensor(weights, len(task_tensors))
     merged = _peft().ties(
@@ -182,6 +191,7 @@ def dare_ties(
 
 def magnitude_prune(
     task_tensors: Tensors, weights: Weights = None, scaling: float = 1.0, density: float = 0.5,
+    trim: str = "global",
 ) -> torch.Tensor:
     """Magnitude pruning then sum: τ = λ · Σ_i w_i top_density(τ_i).
 
@@ -372,7 +382,7 @@ METHODS: dict[str, MergeMethod] = {
         MergeMethod(
             "ties",
             ties,
-            {"scaling": 1.0, "density": 0.5, "majority_sign_method": "total", "weights": None},
+            {"scaling": 1.0, "density": 0.5, "majority_sign_method": "total", "trim": "global", "weights": None},
         ),
         MergeMethod(
             "dare_linear",
@@ -388,7 +398,9 @@ METHODS: dict[str, MergeMethod] = {
             seeded=True,
             density_open_at_zero=True,
         ),
-        MergeMethod("magnitude_prune", magnitude_prune, {"scaling": 1.0, "density": 0.5, "weights": None}),
+        MergeMethod(
+            "magnitude_prune", magnitude_prune, {"scaling": 1.0, "density": 0.5, "trim": "global", "weights": None}
+        ),
         MergeMethod(
             "breadcrumbs",
             breadcrumbs,
@@ -404,6 +416,7 @@ MERGE_METHODS: dict[str, Callable[..., torch.Tensor]] = {name: m.function for na
 METHOD_HYPERPARAMETERS: dict[str, dict[str, Any]] = {name: m.hyperparameters for name, m in METHODS.items()}
 
 _MAJORITY_SIGN_METHODS = ("total", "frequency")
+_TRIM_SCOPES = ("global", "per_tensor")
 
 
 def _is_real(value: object) -> bool:
@@ -432,6 +445,8 @@ def _check_value(method: str, name: str, value: object) -> None:
                 raise MergeError(f"{where} must lie in {interval}, got {value!r}")
     elif name == "majority_sign_method" and value not in _MAJORITY_SIGN_METHODS:
         raise MergeError(f"{where} must be one of {_MAJORITY_SIGN_METHODS}, got {value!r}")
+    elif name == "trim" and value not in _TRIM_SCOPES:
+        raise MergeError(f"{where} must be one of {_TRIM_SCOPES}, got {value!r}")
     elif name == "seed" and (not isinstance(value, int) or isinstance(value, bool)):
         raise MergeError(f"{where} must be an int, got {value!r}")
     elif name == "weights" and value is not None:
@@ -493,6 +508,26 @@ def check_compatible(
                 raise MergeError(f"key {key!r} of {label} is not floating point ({tensor.dtype})")
 
 
+def trim_globally(task_vector: Mapping[str, torch.Tensor], density: float) -> TaskVector:
+    """The task vector with all but its top-``density`` fraction of entries by magnitude zeroed,
+    counted over the WHOLE vector (TIES' trim as its authors run it).
+
+    The threshold is the k-th largest |τ| over every entry, k = int(density · total); entries
+    equal to it are kept (ties at the threshold are measure-zero for real updates). One member
+    at a time: the flattened copy costs 4 bytes per parameter (3 GB for Whisper-medium).
+    """
+    flat = torch.cat([tensor.detach().reshape(-1).abs().to(torch.float32) for tensor in task_vector.values()])
+    keep = int(density * flat.numel())
+    if keep >= flat.numel():
+        return {key: tensor.to(torch.float32) for key, tensor in task_vector.items()}
+    if keep == 0:
+        return {key: torch.zeros_like(tensor, dtype=torch.float32) for key, tensor in task_vector.items()}
+    threshold = torch.kthvalue(flat, flat.numel() - keep + 1).values
+    del flat
+    return {key: torch.where(tensor.abs() >= threshold, tensor, torch.zeros_like(tensor)).to(torch.float32)
+            for key, tensor in task_vector.items()}
+
+
 def merge_task_vectors(
     method: str, task_vectors: list[dict[str, torch.Tensor]], **hyperparameters: Any
 ) -> dict[str, torch.Tensor]:
@@ -525,11 +560,16 @@ def merge_task_vectors(
             )
         params["weights"] = torch.tensor(params["weights"], dtype=torch.float32)
     function = MERGE_METHODS[method]
+    if params.get("trim") == "global":
+        task_vectors = [trim_globally(tv, params["density"]) for tv in task_vectors]
+        params["density"] = 1.0  # already trimmed: the per-parameter trim keeps everything
     merged: dict[str, torch.Tensor] = {}
     for key in task_vectors[0]:
         tensors = [tv[key].to(torch.float32) for tv in task_vectors]
         kwargs = dict(params)
         if "seed" in kwargs:
             kwargs["seed"] = parameter_seed(kwargs["seed"], key)
-        merged[key] = function(tensors, **kwargs).to(torch.float32)
+        with warnings.catch_warnings():  # peft warns that density 1 prunes nothing: intended
+            warnings.filterwarnings("ignore", message="The density 1.0 is greater than or equal to 1")
+            merged[key] = function(tensors, **kwargs).to(torch.float32)
     return merged

@@ -8,7 +8,6 @@ make "transfer to unseen pairs" a tuned quantity rather than a measured one.
 
 from __future__ import annotations
 
-import itertools
 import logging
 from pathlib import Path
 from typing import Any
@@ -18,19 +17,12 @@ import torch
 from csbench.data.manifest import Utterance, read_manifest
 from csbench.merge.methods import validate_hyperparameters
 from csbench.merge.recipe import merged_model
-from csbench.metrics import mixed_error_rate
-from csbench.models.decode import transcribe
+from csbench.models.decode import dev_mixed_error_rate
 from csbench.models.loading import load_processor, load_whisper
 from csbench.models.task_vectors import load_task_vector
+from csbench.study import grid_points
 
 logger = logging.getLogger(__name__)
-
-
-def grid_points(fixed: dict[str, Any], grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    """Every combination of the grid's values on top of the fixed hyperparameters."""
-    names = sorted(grid)
-    return [{**fixed, **dict(zip(names, values, strict=True))}
-            for values in itertools.product(*(grid[name] for name in names))]
 
 
 def select_hyperparameters(
@@ -52,13 +44,10 @@ def select_hyperparameters(
     processor = load_processor(base_model)
     vectors = [load_task_vector(base, checkpoint) for checkpoint in member_checkpoints]
     dev: list[Utterance] = [u for manifest in dev_manifests for u in read_manifest(manifest)]
-    references = [u.text for u in dev]
     scores: list[dict[str, Any]] = []
     for candidate in candidates:
         model = merged_model(base, vectors, method, candidate)
-        hypotheses, _ = transcribe(model, processor, dev, language_mode, max_new_tokens=max_new_tokens,
-                                   device=device)
-        score = mixed_error_rate(references, [hypotheses[u.id] for u in dev])
+        score = dev_mixed_error_rate(model, processor, dev, language_mode, max_new_tokens, device)
         logger.info("%s %s: dev MER %.4f", method, candidate, score)
         scores.append({"hyperparameters": candidate, "dev_mer": score})
     best = min(scores, key=lambda entry: entry["dev_mer"])  # first of equals: grid order

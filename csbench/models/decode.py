@@ -17,6 +17,7 @@ from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
 from csbench.data.manifest import Utterance
 from csbench.errors import ConfigError, OutOfMemoryError
+from csbench.metrics import mixed_error_rate
 from csbench.progress import LoggedProgress
 
 LANGUAGE_MODES = ("matrix", "first", "auto")
@@ -109,3 +110,18 @@ def transcribe(
     audio_seconds = sum(len(samples) for samples in audio.values()) / 16_000
     timing = {"audio_s": audio_seconds, "wall_s": wall, "rtfx": audio_seconds / wall if wall else 0.0}
     return hypotheses, timing
+
+
+def dev_mixed_error_rate(
+    model: WhisperForConditionalGeneration,
+    processor: WhisperProcessor,
+    dev: list[Utterance],
+    language_mode: str = "matrix",
+    max_new_tokens: int = 96,
+    device: torch.device | str = "cpu",
+) -> float:
+    """Corpus MER of `model` on `dev`: the one score every hyperparameter search minimizes
+    (merge grids in csbench.merge.selection, DG grids in csbench.dg.selection), so the two
+    families are tuned by the same procedure."""
+    hypotheses, _ = transcribe(model, processor, dev, language_mode, max_new_tokens=max_new_tokens, device=device)
+    return mixed_error_rate([u.text for u in dev], [hypotheses[u.id] for u in dev])

@@ -233,12 +233,40 @@ def per_language_bars(summary: pd.DataFrame, *paths: str | Path, pair_type: str 
     save_figure(figure, *paths)
 
 
-def draw_figures(summary: pd.DataFrame, outputs: dict[str, str]) -> None:
+FAMILY_COLORS = {"finetune": KIND_COLORS["finetune"], "merge": KIND_COLORS["merge"], "dg": KIND_COLORS["dg"]}
+
+
+def answer_plot(answer: pd.DataFrame, path: str | Path, *more_paths: str | Path) -> None:
+    """Per family: the seen-pair gain (light) beside the unseen-pair gain (dark), with their
+    bootstrap intervals; positive is better than the base."""
+    if answer.empty:
+        _message_figure("no base model evaluation: no gains to show", "gain over the base", path, *more_paths)
+        return
+    figure, axis = plt.subplots(figsize=(8, 0.45 * len(answer) + 1.5))
+    rows = np.arange(len(answer))[::-1]
+    for offset, column, alpha, label in ((0.2, "seen", 0.45, "seen pairs (trained on)"),
+                                         (-0.2, "unseen", 1.0, "unseen pairs")):
+        values = answer[f"{column}_gain"].to_numpy(dtype=float)
+        low = values - answer[f"{column}_gain_low"].to_numpy(dtype=float)
+        high = answer[f"{column}_gain_high"].to_numpy(dtype=float) - values
+        colors = [FAMILY_COLORS.get(kind, "#777777") for kind in answer["kind"]]
+        axis.barh(rows + offset, values, height=0.38, color=colors, alpha=alpha, label=label,
+                  xerr=np.vstack([low, high]), error_kw={"elinewidth": 1, "capsize": 2})
+    axis.axvline(0, color="black", linewidth=0.8)
+    axis.set_yticks(rows, answer["family"])
+    axis.set_xlabel("MER gain over the base (base − model; 95% bootstrap interval)")
+    axis.set_title("What was learned on seen pairs, and what of it reaches unseen pairs")
+    axis.legend(loc="lower right", fontsize="small")
+    save_figure(figure, path, *more_paths)
+
+
+def draw_figures(summary: pd.DataFrame, outputs: dict[str, str], answer: pd.DataFrame | None = None) -> None:
     """Draw every figure rule `plot` declares: outputs ``NAME`` and ``NAME_pdf`` are the PNG
-    and PDF of figure NAME (heatmap, seen_vs_unseen, merge_scaling, per_language), each
-    drawn once and saved to both."""
+    and PDF of figure NAME (answer, heatmap, seen_vs_unseen, merge_scaling, per_language),
+    each drawn once and saved to both; `answer` is answer.csv's table."""
     table = paper_table(summary, "mer")
     figures = {
+        "answer": lambda *paths: answer_plot(answer if answer is not None else pd.DataFrame(), *paths),
         "heatmap": lambda *paths: mer_heatmap(table, *paths),
         "seen_vs_unseen": lambda *paths: seen_vs_unseen(table, *paths),
         "merge_scaling": lambda *paths: merge_scaling(table, *paths),

@@ -8,7 +8,12 @@ per-language error rates) and each utterance's matrix language (PIER's points of
 
 What a row holds (one per model × pair × metric):
 
-- ``value``: the corpus-level rate (total edits / total reference tokens).
+- ``configuration``/``seed``: the model id without its replicate suffix and the training seed
+  (the study's ``seed`` for unsuffixed ids; empty for the base): replicates over ``seeds``
+  share a configuration (:mod:`.seeds` aggregates them).
+- ``value``: the corpus-level rate (total edits / total reference tokens); for ``mer_hike``
+  and ``mer_hike_<level>`` (``evaluate.hike_scoring``) the MEAN of per-utterance rates under
+  HiKE's conventions (:mod:`csbench.hike`), with a bootstrap interval of that mean.
 - ``ci_low``/``ci_high``: a percentile bootstrap interval over *utterances* for every metric
   that has per-utterance edit counts (mer, wer, cer, pier, error_rate_<lang>); empty for
   ``script_confusion`` and ``language_swap``, token fractions without per-utterance
@@ -35,9 +40,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from csbench.data.manifest import Utterance, read_manifest
+from csbench.hike import hike_mer
 from csbench.languages import pair_languages
 from csbench.metrics import (
     ErrorCounts,
@@ -52,7 +59,7 @@ from csbench.metrics import (
     script_confusion_rate,
     word_error_counts,
 )
-from csbench.study import ModelId
+from csbench.study import ModelId, seed_of
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +67,9 @@ logger = logging.getLogger(__name__)
 TEXT_METRICS = {"mer": mixed_error_counts, "wer": word_error_counts, "cer": character_error_counts}
 #: Prefix of the per-language error-rate metrics: ``error_rate_en``, ``error_rate_ko``, ...
 LANGUAGE_METRIC_PREFIX = "error_rate_"
-MODEL_COLUMNS = ["model", "kind", "method", "mode", "members", "n_members"]
+#: ``configuration`` is the model id without its replicate (what the training seeds share),
+#: ``seed`` the training seed (empty for the base).
+MODEL_COLUMNS = ["model", "kind", "method", "mode", "members", "n_members", "configuration", "seed"]
 #: summary.csv's columns: the original ones first (readers index them by name), then the
 #: statistics added for publication.
 SUMMARY_COLUMNS = [
@@ -105,6 +114,8 @@ class ScoredRun:
     language_mode: str
     counts: dict[str, list[ErrorCounts]] = field(default_factory=dict)
     values: dict[str, tuple[float, int | None]] = field(default_factory=dict)
+    #: Metrics reported as a MEAN of per-utterance rates (HiKE's convention, ``mer_hike``).
+    means: dict[str, list[float]] = field(default_factory=dict)
 
 
 def manifests_by_pair(paths: Iterable[str | Path]) -> dict[str, list[Utterance]]:
@@ -162,8 +173,20 @@ def _tagged_metrics(run: ScoredRun, manifest: list[Utterance], hypotheses: list[
         run.values["language_swap"] = (swap, None)
 
 
-def score_run(data: dict, manifest: list[Utterance] | None, where: str = "") -> ScoredRun:
-    """Per-utterance counts of every metric for one predictions JSON object."""
+def _hike_metrics(run: ScoredRun, manifest: list[Utterance] | None, references: list[str],
+                  hypotheses: list[str]) -> None:
+    """``mer_hike`` (and ``mer_hike_<level>``): HiKE's per-utterance MERs (csbench.hike)."""
+    loanwords = [u.loanwords for u in manifest] if manifest is not None else [()] * len(references)
+    rates = hike_mer(references, hypotheses, loanwords)
+    run.means["mer_hike"] = rates
+    if manifest is not None and all(u.cs_level for u in manifest):
+        for level in sorted({u.cs_level for u in manifest}):
+            run.means[f"mer_hike_{level}"] = [r for r, u in zip(rates, manifest, strict=True) if u.cs_level == level]
+
+
+def score_run(data: dict, manifest: list[Utterance] | None, where: str = "", hike: bool = False) -> ScoredRun:
+    """Per-utterance counts of every metric for one predictions JSON object (with `hike`, also
+    HiKE's per-utterance-mean MER)."""
     where = where or f"{data['model']} on {data['pair']}"
     utterances = _ordered_utterances(data, manifest, where)
     references = [u["reference"] for u in utterances]
@@ -179,6 +202,8 @@ def score_run(data: dict, manifest: list[Utterance] | None, where: str = "") -> 
         run.counts[metric] = counter(references, hypotheses)
     if manifest is not None:
         _tagged_metrics(run, manifest, hypotheses)
+    if hike:
+        _hike_metrics(run, manifest, references, hypotheses)
     try:
         run.values["script_confusion"] = (script_confusion_rate(hypotheses, pair_languages(data["pair"])), None)
     except ValueError as error:  # a language without a known script: say so, skip the metric
@@ -227,8 +252,10 @@ def summary_rows(
     p_values = _paired_p_values(runs, n_resamples, seed, confidence)
     rows = []
     for run in runs:
+        model = ModelId.parse(run.model)
         shared = {
             **describe_model(run.model),
+            "seed": pd.NA if model.kind == "base" else seed_of(model.replicate, {"seed": seed}),
             "pair": run.pair,
             "pair_type": "seen" if run.pair in seen_pairs else "unseen",
             "n_utterances": run.n_utterances,
@@ -244,8 +271,13 @@ def summary_rows(
             rows.append(row)
         for metric, (value, n_tokens) in run.values.items():
             rows.append({**shared, "metric": metric, "value": value, "n_tokens": n_tokens})
+        for metric, rates in run.means.items():
+            low, high = mean_bootstrap_ci(rates, n_resamples=n_resamples, seed=seed, confidence=confidence)
+            rows.append({**shared, "metric": metric, "value": float(np.mean(rates)), "ci_low": low, "ci_high": high,
+                         "n_utterances": len(rates)})
     table = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     table["n_tokens"] = table["n_tokens"].astype("Int64")  # a count: "1581", not "1581.000000"
+    table["seed"] = table["seed"].astype("Int64")
     return table.sort_values(["kind", "model", "pair", "metric"], kind="stable").reset_index(drop=True)
 
 
@@ -263,6 +295,29 @@ def score_predictions(
     without one for a pair, only the transcript metrics (mer, wer, cer, script confusion)
     are scored for it.
     """
+    runs = score_runs(prediction_files, manifests)
+    return summary_rows(runs, seen_pairs, n_resamples=n_resamples, seed=seed, confidence=confidence)
+
+
+def mean_bootstrap_ci(
+    rates: Sequence[float], n_resamples: int = 1000, seed: int = 0, confidence: float = 0.95
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of a mean of per-utterance rates (HiKE-style metrics)."""
+    values = np.asarray(rates, dtype=float)
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(values.size, np.full(values.size, 1.0 / values.size), size=n_resamples)
+    means = weights @ values / values.size
+    alpha = (1 - confidence) / 2
+    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
+def score_runs(
+    prediction_files: Iterable[str | Path],
+    manifests: Iterable[str | Path] | dict[str, list[Utterance]] | None = None,
+    hike: bool = False,
+) -> list[ScoredRun]:
+    """Per-utterance counts of every predictions file (what the summary and the answer use);
+    `hike` adds HiKE's per-utterance-mean MER (``evaluate.hike_scoring``)."""
     if manifests is None:
         by_pair: dict[str, list[Utterance]] = {}
     elif isinstance(manifests, dict):
@@ -272,5 +327,5 @@ def score_predictions(
     runs = []
     for path in prediction_files:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        runs.append(score_run(data, by_pair.get(data["pair"]), where=str(path)))
-    return summary_rows(runs, seen_pairs, n_resamples=n_resamples, seed=seed, confidence=confidence)
+        runs.append(score_run(data, by_pair.get(data["pair"]), where=str(path), hike=hike))
+    return runs

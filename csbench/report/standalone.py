@@ -22,7 +22,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 _SNAKEFILE = """\
 # Report stage only, on stored predictions (written by csbench.report.standalone).
+from snakemake.utils import validate
+
+
 configfile: "config.yaml"
+
+
+# The schema's defaults, as every job of a study sees them (the budget, scoring options).
+validate(config, schema={schema!r})
 
 
 report: {workflow_rst!r}
@@ -65,6 +72,8 @@ def prepare_report_workdir(
 ) -> Path:
     """Lay out ``workdir`` like a study's results folder and write its Snakefile.
 
+    ``config`` is the study's config (validated, defaults filled in, as the study's jobs see it).
+
     ``predictions`` are copied to ``results/predictions/<path below predictions_root>``
     (default: below their common ``predictions`` folder) and ``manifests`` (pair → test
     manifest) to ``results/data/pairs/<pair>/test.jsonl``; audio is not needed to score.
@@ -94,6 +103,7 @@ def prepare_report_workdir(
             eval_pairs=sorted(manifests),
             prediction_files=files,
             report_smk=str(REPO / "rules" / "report.smk"),
+            schema=str(REPO / "schemas" / "config.schema.yaml"),
             repo=str(REPO),
         ),
         encoding="utf-8",

@@ -9,9 +9,11 @@ from __future__ import annotations
 import importlib.util
 import math
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from csbench.budget import examples_seen
 from csbench.io import atomic_path, write_text
 from csbench.report.scoring import (
     LANGUAGE_METRIC_PREFIX,
@@ -53,10 +55,20 @@ def _pairs(scores: pd.DataFrame, pair_type: str) -> list[str]:
     return sorted(scores.loc[scores["pair_type"] == pair_type, "pair"].unique())
 
 
-def paper_table(summary: pd.DataFrame, metric: str = "mer") -> pd.DataFrame:
-    """Rows = models; columns = each seen pair, seen average, each unseen pair, unseen average."""
-    scores = summary[summary["metric"] == metric]
-    wide = scores.pivot_table(index="model", columns="pair", values="value", aggfunc="first")
+def _configuration(scores: pd.DataFrame) -> pd.Series:
+    """Each row's model configuration (the id without its replicate; the id in old summaries)."""
+    return scores["configuration"] if "configuration" in scores else scores["model"]
+
+
+def paper_table(summary: pd.DataFrame, metric: str = "mer", spread: bool = False) -> pd.DataFrame:
+    """Rows = model configurations; columns = each seen pair, seen average, each unseen pair,
+    unseen average. A configuration trained with several seeds (``seeds``) shows the mean over
+    its replicates; ``spread=True`` gives their sample standard deviation instead (NaN with
+    one seed; an average column is the spread of the replicates' averages)."""
+    scores = summary[summary["metric"] == metric].assign(configuration=lambda frame: _configuration(frame))
+    if spread:
+        return _spread_table(scores)
+    wide = scores.pivot_table(index="configuration", columns="pair", values="value", aggfunc="mean")
     seen, unseen = _pairs(scores, "seen"), _pairs(scores, "unseen")
     table = pd.DataFrame(index=wide.index)
     for pair in seen:
@@ -70,6 +82,29 @@ def paper_table(summary: pd.DataFrame, metric: str = "mer") -> pd.DataFrame:
     return table
 
 
+def _spread_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per configuration and column, the standard deviation over its training seeds."""
+    per_seed = scores.pivot_table(index=["configuration", "model"], columns="pair", values="value", aggfunc="first")
+    seen, unseen = _pairs(scores, "seen"), _pairs(scores, "unseen")
+    columns = pd.DataFrame(index=per_seed.index)
+    for pair in seen:
+        columns[pair] = per_seed[pair]
+    columns["seen avg"] = per_seed[seen].mean(axis=1) if seen else float("nan")
+    for pair in unseen:
+        columns[pair] = per_seed[pair]
+    columns["unseen avg"] = per_seed[unseen].mean(axis=1) if unseen else float("nan")
+    table = columns.groupby(level="configuration").std(ddof=1)
+    table = table.loc[model_order(table.index)]
+    table.index.name = "model"
+    return table
+
+
+def n_seeds(summary: pd.DataFrame) -> int:
+    """How many training seeds the study's trained models have (1 without ``seeds``)."""
+    trained = summary[summary["kind"] != "base"]
+    return int(trained["seed"].nunique()) if "seed" in trained and len(trained) else 1
+
+
 def confidence_tables(summary: pd.DataFrame, table: pd.DataFrame, metric: str = "mer") -> Intervals:
     """Bootstrap bounds (``ci_low``, ``ci_high``) laid out like ``table``; averages stay empty.
 
@@ -77,6 +112,8 @@ def confidence_tables(summary: pd.DataFrame, table: pd.DataFrame, metric: str = 
     into one without the per-utterance counts, and a wrong interval is worse than none.
     """
     scores = summary[summary["metric"] == metric]
+    if "configuration" in scores:  # with several seeds: the intervals of the study-seed replicate
+        scores = scores[scores["model"] == scores["configuration"]].assign(model=lambda frame: frame["configuration"])
     bounds = []
     for column in ("ci_low", "ci_high"):
         if column not in scores:
@@ -102,10 +139,15 @@ def _number(value: float) -> str:
     return "–" if pd.isna(value) else f"{value:.3f}"
 
 
-def _cells(table: pd.DataFrame, ci: Intervals | None, bold: str, interval: str) -> pd.DataFrame:
-    """Formatted strings: value (with its interval when given), best per column in bold.
+def _cells(
+    table: pd.DataFrame, ci: Intervals | None, bold: str, interval: str,
+    spread: pd.DataFrame | None = None, plus_minus: str = " ± {}",
+) -> pd.DataFrame:
+    """Formatted strings: value (± its spread over seeds, with its interval when given), best
+    per column in bold.
 
-    ``bold`` and ``interval`` are format strings, so Markdown and LaTeX share one layout.
+    ``bold``, ``interval`` and ``plus_minus`` are format strings, so Markdown and LaTeX share
+    one layout.
     """
     best = best_per_column(table)
     cells = pd.DataFrame(index=table.index, columns=table.columns, dtype=object)
@@ -114,6 +156,8 @@ def _cells(table: pd.DataFrame, ci: Intervals | None, bold: str, interval: str) 
             text = _number(value)
             if str(model) in best.get(column, []):
                 text = bold.format(text)
+            if spread is not None and model in spread.index and not pd.isna(spread.at[model, column]):
+                text += plus_minus.format(_number(spread.at[model, column]))
             if ci is not None and not math.isnan(ci[0].at[model, column]):
                 low, high = ci[0].at[model, column], ci[1].at[model, column]
                 text += interval.format(_number(low), _number(high))
@@ -121,12 +165,20 @@ def _cells(table: pd.DataFrame, ci: Intervals | None, bold: str, interval: str) 
     return cells
 
 
-def to_markdown(table: pd.DataFrame, metric: str = "mer", ci: Intervals | None = None) -> str:
-    """Markdown with the best value per column in bold; with ``ci``, ``0.412 [0.380, 0.450]``."""
-    cells = _cells(table, ci, "**{}**", " [{}, {}]")
+def to_markdown(
+    table: pd.DataFrame, metric: str = "mer", ci: Intervals | None = None,
+    spread: pd.DataFrame | None = None, seeds: int = 1,
+) -> str:
+    """Markdown with the best value per column in bold; with ``ci``, ``0.412 [0.380, 0.450]``;
+    with ``spread`` (several seeds), ``0.412 ± 0.013``."""
+    cells = _cells(table, ci, "**{}**", " [{}, {}]", spread)
     title = f"{metric.upper()} (lower is better; best per column in bold"
+    if spread is not None and seeds > 1:
+        title += f"; mean ± standard deviation over {seeds} training seeds"
     if ci is not None:
         title += "; 95% bootstrap interval over utterances in brackets, none for averages"
+        if seeds > 1:
+            title += " (intervals: the study-seed replicate)"
     return title + ")\n\n" + _markdown(cells) + "\n"
 
 
@@ -142,12 +194,17 @@ def _latex_escape(text: str) -> str:
     return text.replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
 
 
-def to_latex(table: pd.DataFrame, metric: str = "mer", ci: Intervals | None = None) -> str:
-    """A booktabs LaTeX table, best value per column in bold, optional intervals."""
-    cells = _cells(table, ci, r"\textbf{{{}}}", r" {{\scriptsize[{}, {}]}}")
+def to_latex(
+    table: pd.DataFrame, metric: str = "mer", ci: Intervals | None = None,
+    spread: pd.DataFrame | None = None, seeds: int = 1,
+) -> str:
+    """A booktabs LaTeX table, best value per column in bold, optional intervals and spreads."""
+    cells = _cells(table, ci, r"\textbf{{{}}}", r" {{\scriptsize[{}, {}]}}", spread, r" {{\scriptsize$\pm${}}}")
     cells.index = [_latex_escape(str(name)) for name in cells.index]
     cells.columns.name = "model"  # one header row: "model" above the model names
     caption = f"{metric.upper()} per model and language pair (lower is better)."
+    if spread is not None and seeds > 1:
+        caption += f" Mean $\\pm$ standard deviation over {seeds} training seeds."
     if ci is not None:
         caption += " Brackets: 95\\% bootstrap confidence interval over utterances."
     return cells.style.to_latex(
@@ -232,23 +289,48 @@ def write_parquet(summary: pd.DataFrame, path: str | Path) -> bool:
     return True
 
 
-def write_summary_outputs(summary: pd.DataFrame, outputs: dict[str, str], n_resamples: int) -> None:
+def with_examples_seen(summary: pd.DataFrame, config: dict[str, Any]) -> pd.DataFrame:
+    """summary.csv plus ``examples_seen``: the seen-pair training utterances behind each model
+    (`csbench.budget.examples_seen`, summed over its pairs; 0 for the base)."""
+    totals = {model: sum(examples_seen(config, ModelId.parse(model)).values())
+              for model in summary["model"].unique()}
+    return summary.assign(examples_seen=summary["model"].map(totals).astype(int))
+
+
+def write_summary_outputs(
+    summary: pd.DataFrame, outputs: dict[str, str], n_resamples: int, note: str = "",
+    answer: pd.DataFrame | None = None,
+) -> None:
     """Write every table rule `summarize` declares, by output name (summary, parquet,
-    markdown, latex, markdown_ci, latex_ci, per_pair): a table is added by declaring it in
-    rules/report.smk and giving it a writer here."""
+    markdown, latex, markdown_ci, latex_ci, per_pair, answer, answer_markdown, seeds,
+    seeds_markdown): a table is added by declaring it in rules/report.smk and giving it a
+    writer here. `note` (the data budget, `csbench.budget.budget_note`) closes the Markdown
+    tables; `answer` is `csbench.report.answer.answer_table`'s."""
+    from csbench.report.answer import answer_markdown
+    from csbench.report.seeds import seed_statistics, seeds_markdown
+
+    seed_table = seed_statistics(summary)
     table = paper_table(summary, "mer")
     intervals = confidence_tables(summary, table, "mer")
+    seeds = n_seeds(summary)
+    spread = paper_table(summary, "mer", spread=True) if seeds > 1 else None
+    footer = f"\n{note}\n" if note else ""
     texts = {
-        "markdown": lambda: to_markdown(table, "mer"),
-        "latex": lambda: to_latex(table, "mer"),
-        "markdown_ci": lambda: to_markdown(table, "mer", ci=intervals),
-        "latex_ci": lambda: to_latex(table, "mer", ci=intervals),
+        "markdown": lambda: to_markdown(table, "mer", spread=spread, seeds=seeds) + footer,
+        "latex": lambda: to_latex(table, "mer", spread=spread, seeds=seeds),
+        "markdown_ci": lambda: to_markdown(table, "mer", ci=intervals, seeds=seeds) + footer,
+        "latex_ci": lambda: to_latex(table, "mer", ci=intervals, seeds=seeds),
         "per_pair": lambda: per_pair_markdown(summary, n_resamples),
+        "answer_markdown": lambda: answer_markdown(answer) + footer,
+        "seeds_markdown": lambda: seeds_markdown(seed_table),
     }
+    frames = {"summary": summary, "answer": answer, "seeds": seed_table}
     for name, path in outputs.items():
-        if name == "summary":
+        if name in frames:
+            if frames[name] is None:
+                raise ValueError(f"rule summarize declares output {name!r} but no table was given")
             with atomic_path(path) as temporary:
-                summary.to_csv(temporary, index=False, float_format="%.6f")
+                frames[name].to_csv(temporary, index=False, float_format="%.6f")
         elif name == "parquet":
             write_parquet(summary, path)
         elif name in texts:

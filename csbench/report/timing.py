@@ -24,7 +24,7 @@ STAGES: dict[str, tuple[str, ...]] = {
              "download_dataset"),
     "base": ("pretrain_local_base",),
     "fine-tune": ("finetune",),
-    "domain generalization": ("train_dg",),
+    "domain generalization": ("train_dg", "select_dg"),
     "merge": ("merge_recipe", "analyze_task_vectors"),
     "evaluate": ("evaluate",),
     "report": ("summarize", "plot"),
