@@ -333,8 +333,14 @@ def test_hub_names_are_pure_functions_of_the_config() -> None:
     assert download_key(hike) == "thetaone-ai--HiKE/default.test"
     files = {"type": "manifest", "repo": "byan/cs-fleurs", "path": "xtts/train/metadata.jsonl",
              "include": ["xtts/train/audio/*kor_eng*"], "filter": {"language": "kor-eng"}}
+    # Metadata first: a download is the rows a source selects, so another filter or limit is
+    # another download (its own audio), and the same selection is the same folder.
     other_filter = {**files, "filter": {"language": "jpn-eng"}, "limit": 5}
-    assert download_key(dataset_download(files)) == download_key(dataset_download(other_filter))  # shared
+    assert download_key(dataset_download(files)) != download_key(dataset_download(other_filter))
+    assert download_key(dataset_download(files)) == download_key(dataset_download(dict(files)))
+    # Options that do not choose rows (the column of the text, the duration cap) share it.
+    same_rows = {**files, "columns": {"audio": "audio", "text": "sentence"}, "max_duration_s": 20.0}
+    assert download_key(dataset_download(same_rows)) == download_key(dataset_download(files))
     assert dataset_download({"type": "manifest", "path": "local.csv"}) is None
 
 
