@@ -69,6 +69,17 @@ def paper_table(summary: pd.DataFrame, metric: str = "mer", spread: bool = False
     if spread:
         return _spread_table(scores)
     wide = scores.pivot_table(index="configuration", columns="pair", values="value", aggfunc="mean")
+    return _ordered(_with_averages(wide, scores))
+
+
+def _spread_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per configuration and column, the standard deviation over its training seeds."""
+    per_seed = scores.pivot_table(index=["configuration", "model"], columns="pair", values="value", aggfunc="first")
+    return _ordered(_with_averages(per_seed, scores).groupby(level="configuration").std(ddof=1))
+
+
+def _with_averages(wide: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """The paper table's columns: each seen pair, their average, each unseen pair, theirs."""
     seen, unseen = _pairs(scores, "seen"), _pairs(scores, "unseen")
     table = pd.DataFrame(index=wide.index)
     for pair in seen:
@@ -77,23 +88,11 @@ def paper_table(summary: pd.DataFrame, metric: str = "mer", spread: bool = False
     for pair in unseen:
         table[pair] = wide[pair]
     table["unseen avg"] = wide[unseen].mean(axis=1) if unseen else float("nan")
-    table = table.loc[model_order(table.index)]
-    table.index.name = "model"
     return table
 
 
-def _spread_table(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per configuration and column, the standard deviation over its training seeds."""
-    per_seed = scores.pivot_table(index=["configuration", "model"], columns="pair", values="value", aggfunc="first")
-    seen, unseen = _pairs(scores, "seen"), _pairs(scores, "unseen")
-    columns = pd.DataFrame(index=per_seed.index)
-    for pair in seen:
-        columns[pair] = per_seed[pair]
-    columns["seen avg"] = per_seed[seen].mean(axis=1) if seen else float("nan")
-    for pair in unseen:
-        columns[pair] = per_seed[pair]
-    columns["unseen avg"] = per_seed[unseen].mean(axis=1) if unseen else float("nan")
-    table = columns.groupby(level="configuration").std(ddof=1)
+def _ordered(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows in the report's model order, the index named "model"."""
     table = table.loc[model_order(table.index)]
     table.index.name = "model"
     return table
