@@ -106,6 +106,8 @@ __all__ = [
     "pier_error_counts",
     "script_confusion_rate",
     "language_swap_rate",
+    "mean_bootstrap_ci",
+    "resampling_weights",
     "word_error_counts",
     "word_error_rate",
 ]
@@ -512,17 +514,32 @@ def _check_bootstrap(counts: Sequence[ErrorCounts], n_resamples: int) -> None:
         raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
 
 
-def _resampled_totals(columns: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
-    """Column totals over n_resamples resamples of the rows, drawn with replacement.
+def resampling_weights(n_rows: int, n_resamples: int, seed: int) -> np.ndarray:
+    """How often each of `n_rows` utterances is drawn in each of `n_resamples` bootstrap
+    resamples (with replacement): an (n_resamples, n_rows) multinomial count matrix.
 
-    Each resample is a multinomial count of how often each utterance was drawn, so all
-    resamples are one (n_resamples, n_utterances) @ (n_utterances, k) product instead of
-    a Python loop; memory is O(n_resamples * n_utterances).
+    The one bootstrap draw of csbench: the same seed gives the same resamples, so every model
+    scored with it sees the same utterances (common random numbers), and a statistic over all
+    resamples is one matrix product instead of a Python loop; memory O(n_resamples * n_rows).
     """
-    n_rows = columns.shape[0]
     rng = np.random.default_rng(seed)
-    weights = rng.multinomial(n_rows, np.full(n_rows, 1.0 / n_rows), size=n_resamples)
-    return weights @ columns
+    return rng.multinomial(n_rows, np.full(n_rows, 1.0 / n_rows), size=n_resamples)
+
+
+def _resampled_totals(columns: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
+    """Column totals over n_resamples resamples of the rows (`resampling_weights`)."""
+    return resampling_weights(columns.shape[0], n_resamples, seed) @ columns
+
+
+def mean_bootstrap_ci(
+    rates: Sequence[float], n_resamples: int = 1000, seed: int = 0, confidence: float = 0.95
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of a MEAN of per-utterance rates (HiKE's convention;
+    csbench's own rates are corpus-level, `bootstrap_ci`)."""
+    values = np.asarray(rates, dtype=float)
+    means = _resampled_totals(values, n_resamples, seed) / values.size
+    alpha = (1 - confidence) / 2
+    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
 
 
 def bootstrap_ci(

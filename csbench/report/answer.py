@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from csbench.languages import canonical_combination
+from csbench.metrics import resampling_weights
 from csbench.report.scoring import ScoredRun
 from csbench.study import ModelId
 
@@ -97,12 +98,9 @@ def answer_table(
     pairs = sorted({run.pair for run in runs})
     if not any(model == "base" for model, _ in by_key):
         return pd.DataFrame(columns=ANSWER_COLUMNS)
-    # Per pair: one multinomial draw per resample, shared by every model on that pair.
-    weights = {}
-    for pair in pairs:
-        n = by_key[("base", pair)].n_utterances
-        rng = np.random.default_rng(_pair_seed(seed, pair))
-        weights[pair] = rng.multinomial(n, np.full(n, 1.0 / n), size=n_resamples)
+    # Per pair: one bootstrap draw, shared by every model on that pair.
+    weights = {pair: resampling_weights(by_key[("base", pair)].n_utterances, n_resamples, _pair_seed(seed, pair))
+               for pair in pairs}
 
     def mer(model: str, pair: str) -> tuple[float, np.ndarray]:
         counts = by_key[(model, pair)].counts["mer"]

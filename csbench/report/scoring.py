@@ -51,6 +51,7 @@ from csbench.metrics import (
     bootstrap_ci,
     character_error_counts,
     language_swap_rate,
+    mean_bootstrap_ci,
     mixed_error_counts,
     paired_bootstrap,
     paired_difference_ci,
@@ -297,18 +298,6 @@ def score_predictions(
     """
     runs = score_runs(prediction_files, manifests)
     return summary_rows(runs, seen_pairs, n_resamples=n_resamples, seed=seed, confidence=confidence)
-
-
-def mean_bootstrap_ci(
-    rates: Sequence[float], n_resamples: int = 1000, seed: int = 0, confidence: float = 0.95
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of a mean of per-utterance rates (HiKE-style metrics)."""
-    values = np.asarray(rates, dtype=float)
-    rng = np.random.default_rng(seed)
-    weights = rng.multinomial(values.size, np.full(values.size, 1.0 / values.size), size=n_resamples)
-    means = weights @ values / values.size
-    alpha = (1 - confidence) / 2
-    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
 
 
 def score_runs(
