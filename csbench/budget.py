@@ -43,6 +43,17 @@ def dg_training(config: dict[str, Any], n_domains: int) -> dict[str, Any]:
     return settings
 
 
+def finetune_examples_per_pair(config: dict[str, Any]) -> int:
+    """Training utterances a fine-tune sees of its pair: steps × batch."""
+    return int(config["finetune"]["steps"]) * int(config["finetune"]["batch_size"])
+
+
+def dg_examples_per_pair(config: dict[str, Any], n_domains: int) -> int:
+    """Training utterances a DG model on `n_domains` pairs sees of each: steps × per-domain batch."""
+    settings = dg_training(config, n_domains)
+    return int(settings["steps"]) * int(settings["batch_size_per_domain"])
+
+
 def examples_seen(config: dict[str, Any], model: ModelId) -> dict[str, int]:
     """Training utterances of each seen pair behind `model` (repeats counted).
 
@@ -50,13 +61,9 @@ def examples_seen(config: dict[str, Any], model: ModelId) -> dict[str, int]:
     counts none (its pretraining is not seen-pair data).
     """
     if model.kind in ("finetune", "merge"):
-        finetune = config["finetune"]
-        per_pair = int(finetune["steps"]) * int(finetune["batch_size"])
-        return {pair: per_pair for pair in model.members}
+        return dict.fromkeys(model.members, finetune_examples_per_pair(config))
     if model.kind == "dg":
-        settings = dg_training(config, len(model.members))
-        per_pair = int(settings["steps"]) * int(settings["batch_size_per_domain"])
-        return {pair: per_pair for pair in model.members}
+        return dict.fromkeys(model.members, dg_examples_per_pair(config, len(model.members)))
     return {}
 
 
@@ -64,11 +71,8 @@ def budget_note(config: dict[str, Any]) -> str:
     """One sentence for the tables: whether DG and fine-tunes saw each pair equally often."""
     if not config.get("dg", {}).get("methods"):
         return ""
-    finetune = config["finetune"]
-    per_pair_ft = int(finetune["steps"]) * int(finetune["batch_size"])
-    n_domains = len(config["seen_pairs"])
-    settings = dg_training(config, n_domains)
-    per_pair_dg = int(settings["steps"]) * int(settings["batch_size_per_domain"])
+    per_pair_ft = finetune_examples_per_pair(config)
+    per_pair_dg = dg_examples_per_pair(config, len(config["seen_pairs"]))
     if per_pair_dg == per_pair_ft:
         return (f"Data budget matched: every fine-tune and every DG model saw each of its seen pairs "
                 f"{per_pair_ft} training utterances.")

@@ -64,7 +64,8 @@ if TYPE_CHECKING:
 
 
 class Fish(DGMethod):
-    """Sequential inner SGD over the domains, then θ ← θ + ε(θ̃ − θ) via the loop's SGD."""
+    """Sequential inner optimizer steps (Adam or SGD) over the domains, then θ ← θ + ε(θ̃ − θ)
+    via the loop's SGD."""
 
     name: ClassVar[str] = "fish"
     HYPERPARAMETERS: ClassVar[dict[str, Any]] = {

@@ -49,7 +49,9 @@ forward and a double backward — the same construction BackPACK's BatchGrad use
 authors' code. Before λ switches on, the variances are computed without a graph (only to feed
 the EMA, as the authors do from step 0).
 
-Hyperparameters: ``penalty_weight`` λ (default 1000, inside the authors' range), ``penalty_anneal_steps`` (default 100:
+Hyperparameters: ``penalty_weight`` λ (default 1000, inside the authors' range; on the
+tiny offline Whisper the penalty measured ~10⁻⁷ of the NLL, so config.yaml searches
+10⁶–10⁷ instead), ``penalty_anneal_steps`` (default 100:
 λ = 0 before; the paper's 1500 of 5000 steps, scaled to csbench's 300-step fine-tunes), ``ema``
 γ (default 0.95, as in the paper), ``penalty_params`` (the regex above).
 """
