@@ -80,3 +80,76 @@ def test_a_rerun_decodes_only_new_or_stale_pairs(tiny_base, speech, tmp_path) ->
     assert evaluate_pairs("base", "base", str(tiny_base), None, tests, outputs, wider, **run) == {
         "en-ko": True, "de-ko": True}
 
+
+
+KILL_AFTER_TWO_BATCHES = """
+import os, signal, sys
+from csbench.evaluate import journal
+from csbench.evaluate.run import DecodeSettings, evaluate_pairs
+
+append, count = journal.DecodeJournal.append, []
+def append_then_die(self, hypotheses):  # the moment of the kill: right after batch 2 is recorded
+    append(self, hypotheses)
+    count.append(1)
+    if len(count) == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+journal.DecodeJournal.append = append_then_die
+base, manifest, output, cache = sys.argv[1:]
+evaluate_pairs("base", "base", base, None, {"en-ko": manifest}, {"en-ko": output},
+               DecodeSettings(batch_size=1, max_new_tokens=8, device_name="cpu"),
+               model_inputs=[base], cache_dir=cache)
+"""
+
+
+def test_a_killed_evaluation_resumes_within_the_pair_and_loses_at_most_one_batch(
+    tiny_base, speech, tmp_path, caplog
+) -> None:
+    """A process SIGKILLed after its second batch (of four) leaves a journal of two batches;
+    the rerun decodes only the other two, and its predictions equal an uninterrupted run's.
+    A half-written journal line (a kill mid-write) is dropped with a warning and its batch
+    decoded again; a journal written under other inputs is discarded."""
+    import subprocess
+    import sys
+
+    settings = DecodeSettings(batch_size=1, max_new_tokens=8, device_name="cpu")
+    tests = {"en-ko": str(speech["test"])}
+    reference = tmp_path / "reference.json"
+    evaluate_pairs("base", "base", str(tiny_base), None, tests, {"en-ko": str(reference)}, settings)
+    expected = json.loads(reference.read_text())["utterances"]
+
+    def rerun(name: str) -> dict:
+        output = tmp_path / f"{name}.json"
+        evaluate_pairs("base", "base", str(tiny_base), None, tests, {"en-ko": str(output)}, settings,
+                       model_inputs=[str(tiny_base)], cache_dir=str(tmp_path / name))
+        assert not (tmp_path / name / "en-ko.journal.jsonl").exists()  # removed once the pair is done
+        data = json.loads(output.read_text())
+        assert data["utterances"] == expected
+        return data
+
+    killed = subprocess.run([sys.executable, "-c", KILL_AFTER_TWO_BATCHES, str(tiny_base), str(speech["test"]),
+                             str(tmp_path / "killed.json"), str(tmp_path / "killed")], capture_output=True)
+    assert killed.returncode == -9, killed.stderr.decode()[-2000:]
+    journal = tmp_path / "killed" / "en-ko.journal.jsonl"
+    assert len(journal.read_text().splitlines()) == 3  # header + two batches
+    assert not (tmp_path / "killed.json").exists()
+    with caplog.at_level("INFO", logger="csbench.evaluate.run"):
+        assert rerun("killed")["timing"]["resumed_utterances"] == 2
+    assert "2 of 4 utterances decoded before the job was stopped" in caplog.text
+
+    # A kill while writing a line: the line is half there.
+    (tmp_path / "half").mkdir()
+    header = json.dumps({"fingerprint": json.loads((tmp_path / "killed" / "en-ko.json").read_text())["fingerprint"]})
+    first = {"hypotheses": {expected[0]["id"]: expected[0]["hypothesis"]}}
+    (tmp_path / "half" / "en-ko.journal.jsonl").write_text(
+        header + "\n" + json.dumps(first, sort_keys=True) + "\n" + '{"hypotheses": {"en-ko-te')
+    caplog.clear()
+    with caplog.at_level("INFO"):
+        assert rerun("half")["timing"]["resumed_utterances"] == 1
+    assert "line 3 is incomplete" in caplog.text
+
+    # A journal of other inputs (another fingerprint) is never mixed in.
+    (tmp_path / "half" / "en-ko.json").unlink()
+    wrong = {"hypotheses": {u["id"]: "wrong" for u in expected}}
+    (tmp_path / "half" / "en-ko.journal.jsonl").write_text(
+        json.dumps({"fingerprint": "other"}) + "\n" + json.dumps(wrong) + "\n")
+    assert rerun("half")["timing"]["resumed_utterances"] == 0

@@ -7,7 +7,8 @@ hundreds of (model, pair) cells. Adding a pair must still decode only the new ce
 finished (model, pair) is kept in a cache entry keyed by a fingerprint of everything it
 depends on (model files, test manifest and audio, decoding settings), so a rerun of the
 job, whether because a pair was added or because it was killed, decodes only what is
-missing or stale. A killed job loses at most the pair it was decoding.
+missing or stale. Within the pair in flight, a journal (csbench.evaluate.journal) keeps
+each decoded batch, so a killed job loses at most one batch.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 import torch
 
 from csbench.data.manifest import read_manifest
+from csbench.evaluate.journal import DecodeJournal
 from csbench.evaluate.materialize import materialize
 from csbench.io import read_json, stat_fingerprint, write_json
 from csbench.models.decode import transcribe
@@ -70,12 +72,19 @@ def evaluate_pairs(
             write_json(outputs[pair], cached["predictions"])
             decoded[pair] = False
             continue
+        journal = DecodeJournal(Path(cache_dir, f"{pair}.journal.jsonl"), fingerprint) if cache_dir else None
+        done = journal.resume() if journal is not None else {}
+        if done:
+            logger.info("%s on %s: %d of %d utterances decoded before the job was stopped, kept from %s",
+                        model_id, pair, len(done), len(utterances), journal.path)
         if model is None:  # materialize only when something must be decoded
             model, processor = materialize(kind, base_model, checkpoint, device)
         hypotheses, timing = transcribe(
             model, processor, utterances, settings.language_mode, settings.batch_size,
-            settings.max_new_tokens, device, dtype,
+            settings.max_new_tokens, device, dtype, done=done,
+            on_batch=journal.append if journal is not None else None,
         )
+        timing["resumed_utterances"] = sum(u.id in done for u in utterances)
         logger.info("%s on %s: %d utterances, RTFx %.1f", model_id, pair, len(utterances), timing["rtfx"])
         predictions = {
             "model": model_id,
@@ -91,6 +100,8 @@ def evaluate_pairs(
         if cache is not None:
             write_json(cache, {"fingerprint": fingerprint, "predictions": predictions})
         write_json(outputs[pair], predictions)
+        if journal is not None:
+            journal.remove()
         decoded[pair] = True
     logger.info("decoded %d pair(s), reused %d from the cache", sum(decoded.values()),
                 len(decoded) - sum(decoded.values()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 from itertools import groupby
 
 import torch
@@ -65,9 +66,16 @@ def transcribe(
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float32,
     batch_size_setting: str = "evaluate.batch_size",
+    done: Mapping[str, str] | None = None,
+    on_batch: Callable[[dict[str, str]], None] | None = None,
 ) -> tuple[dict[str, str], dict[str, float]]:
     """Decode every utterance; return {id: raw hypothesis} and timing statistics.
 
+    `done` holds hypotheses decoded earlier (a journal of a killed run): a batch whose
+    utterances are all in it is not decoded again. The batches are formed over all
+    `utterances` either way, so a resumed run decodes the rest in exactly the batches an
+    uninterrupted run would (same padding, same kernels, same hypotheses). `on_batch` gets
+    each newly decoded batch's {id: hypothesis}. Timing covers what was decoded now.
     Running out of GPU memory stops with a one-line message naming `batch_size_setting`.
     """
     ordered = sorted(utterances, key=lambda u: (language_for(u, language_mode) or "", -u.duration))
@@ -75,8 +83,12 @@ def transcribe(
     for language, group in groupby(ordered, key=lambda u: language_for(u, language_mode)):
         members = list(group)
         batches += [(language, members[i : i + batch_size]) for i in range(0, len(members), batch_size)]
+    done = done or {}
+    hypotheses = {u.id: done[u.id] for u in utterances if u.id in done}
+    batches = [(language, members) for language, members in batches
+               if not all(u.id in hypotheses for u in members)]
     model = model.to(device=device, dtype=dtype).eval()
-    audio = {u.id: u.load_audio() for u in utterances}
+    audio = {u.id: u.load_audio() for _, members in batches for u in members}
 
     def run(language: str | None, members: list[Utterance]) -> list[str]:
         features = processor.feature_extractor(
@@ -94,16 +106,17 @@ def transcribe(
 
     if batches:  # warm-up, excluded from timing
         run(batches[0][0], batches[0][1][:1])
-    hypotheses: dict[str, str] = {}
-    bar = LoggedProgress(total=len(utterances), desc="decode", unit="utt")
+    bar = LoggedProgress(total=len(utterances), initial=len(hypotheses), desc="decode", unit="utt")
     started = time.perf_counter()
     for language, members in batches:
         try:
             texts = run(language, members)
         except torch.cuda.OutOfMemoryError as error:
             raise OutOfMemoryError.during("while decoding", len(members), batch_size_setting, error) from None
-        for utterance, text in zip(members, texts, strict=True):
-            hypotheses[utterance.id] = text
+        batch = {utterance.id: text for utterance, text in zip(members, texts, strict=True)}
+        hypotheses.update(batch)
+        if on_batch is not None:
+            on_batch(batch)
         bar.update(len(members))
     wall = time.perf_counter() - started
     bar.close()
