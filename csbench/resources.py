@@ -14,11 +14,25 @@ Coefficients, and where each comes from (2-core CPU, torch 2.13, one thread per 
   s: the linear model over-asks small models, which is the safe side.
 - CPU decoding: 1.3 s per utterance for whisper-base, batched greedy (same run), 6e-10 s per
   P·W; the tiny default measured 0.012 s where this predicts 0.009 s (within the safety factor).
-- GPU: NOT measured here (no GPU was lent to this project's machines). The training speed-up
-  assumes Whisper-medium at ~0.5 s per step of 16 × 30 s utterances in bf16 on one A100
-  (README's cost estimate for configs/paper.yaml), 2,500x the CPU coefficient; decoding
-  assumes 0.1 s per utterance for Whisper-medium batched fp16 greedy, 150x. Replace both
-  with a measurement before trusting `runtime` on a GPU cluster.
+- GPU decoding, from published throughput: the Open ASR Leaderboard's Whisper board (Hugging
+  Face, 24 Jan 2025: faster-whisper fp16 on one CUDA GPU, batch 1) gives RTFx 49.4 (tiny.en),
+  38.9 (base.en), 34.3 (small.en), 24.5 (medium.en) and 19.1 (large-v3). A job's decoding
+  time is utterances × W / RTFx of the nearest size by parameters (every utterance counted
+  as a full window: the leaderboard's are shorter, the safe side), divided by an **assumed**
+  4x gain of csbench's batches (16-32 utterances) over batch 1. Whisper-medium: 0.31 s per
+  utterance. Without that gain the paper preset's dev-set grid searches (12,000 utterances)
+  would ask 8 h each.
+- GPU training, from published peak compute: 6 FLOPs per parameter per position (forward and
+  backward; Kaplan et al. 2020), 50 encoder positions per window second, so 300·P·W per
+  utterance-step (an upper bound: the decoder sees far fewer positions), 8/6 of that with
+  gradient checkpointing (one forward recomputed), on an A100 (bf16 dense peak 312 TFLOP/s,
+  NVIDIA's datasheet) at an assumed 30 % model-FLOPs utilization. Cross-check: the measured
+  CPU coefficient above is 300 / 3.4e-9 = 88 GFLOP/s, plausible for this CPU, so the
+  FLOPs count tracks real cost. Whisper-medium: 0.074 s per utterance-step (0.099 s with
+  gradient checkpointing), 1.2 s (1.6 s) per step of 16. The utilization is the one
+  assumption left (no GPU was lent to measure it): if jobs end far earlier than asked or
+  reach --time, correct GPU_MFU from a job's steps/s (its log's progress lines), or override
+  with --set-resources. The same holds for GPU_BATCH_GAIN above.
 - Memory: full fine-tuning holds fp32 weights, gradients and two AdamW moments (16 bytes per
   parameter), LoRA the weights (4) plus the adapter's share; activations are 6.9e-8 MB per
   utterance × P × W (whisper-base full fine-tune: 1.9-2.4 GB max RSS at batch 2), decoding
@@ -43,9 +57,20 @@ WHISPER_PARAMETERS = {"tiny": 39e6, "base": 74e6, "small": 244e6, "medium": 769e
 #: parameter × window second) of greedy decoding, on one CPU thread (measured; see above).
 CPU_TRAIN_S = 3.4e-9
 CPU_DECODE_S = 6e-10
-#: Assumed GPU speed-ups over one CPU thread (not measured here; see above).
-GPU_TRAIN_SPEEDUP = 2500.0
-GPU_DECODE_SPEEDUP = 150.0
+#: Published GPU decoding throughput (RTFx, audio seconds per second) per Whisper size, and
+#: the parameters it is matched by (see above).
+#: large-v3-turbo (809 M, RTFx 39.5) is left out: its 4-layer decoder makes it faster than a
+#: model of its size, and a nearest-size match must not under-ask.
+GPU_DECODE_RTFX = {39e6: 49.44, 74e6: 38.92, 244e6: 34.31, 769e6: 24.48, 1550e6: 19.13}
+#: Assumed speed-up of batched over batch-1 GPU decoding (not measured: no GPU was lent).
+GPU_BATCH_GAIN = 4.0
+#: Training FLOPs per (utterance-step × parameter × window second): 6 per parameter and position,
+#: 50 encoder positions per second.
+TRAIN_FLOPS_PER_UNIT = 6 * 50
+#: Published bf16 dense peak of an A100, and the share of it a Whisper fine-tune is assumed to
+#: reach (the one unmeasured coefficient; see above).
+GPU_PEAK_FLOPS = 312e12
+GPU_MFU = 0.3
 #: Process start, imports and model loading, in seconds; and a process's memory before work.
 STARTUP_S = 60.0
 BASE_MEM_MB = 700.0
@@ -99,7 +124,11 @@ class Workload:
         """A training job: `utterance_steps` = steps × utterances per step, `batch` utterances at
         once; `extra_copies` more fp32 copies of the weights (Fish's inner model); `cached_mb`
         held in host memory besides (pretraining's feature cache)."""
-        seconds = utterance_steps * self.unit * CPU_TRAIN_S / (GPU_TRAIN_SPEEDUP if self.gpu else 1.0)
+        if self.gpu:
+            flops = TRAIN_FLOPS_PER_UNIT * (8 / 6 if gradient_checkpointing else 1.0)
+            seconds = utterance_steps * self.unit * flops / (GPU_PEAK_FLOPS * GPU_MFU)
+        else:
+            seconds = utterance_steps * self.unit * CPU_TRAIN_S
         state = self.parameters * (16 if mode == "full" else 4 + 4 * LORA_STATE_SHARE) / 1e6
         activations = batch * self.unit * TRAIN_ACTIVATION_MB
         if gradient_checkpointing and self.gpu:
@@ -110,7 +139,10 @@ class Workload:
     def decoding(self, utterances: float, batch: int, models_in_memory: int = 1) -> Cost:
         """An evaluation or a dev-set search: `utterances` decoded, `models_in_memory` copies
         (a merge holds the base and its members' task vectors)."""
-        seconds = utterances * self.unit * CPU_DECODE_S / (GPU_DECODE_SPEEDUP if self.gpu else 1.0)
+        if self.gpu:
+            seconds = utterances * self.window_s / (gpu_decode_rtfx(self.parameters) * GPU_BATCH_GAIN)
+        else:
+            seconds = utterances * self.unit * CPU_DECODE_S
         device = self.parameters * 4 * models_in_memory / 1e6 + batch * self.unit * DECODE_ACTIVATION_MB
         return self._cost(seconds, device, 0.0)
 
@@ -123,6 +155,14 @@ class Workload:
             runtime=max(1, math.ceil((STARTUP_S + seconds) * SAFETY / 60)),
             gpu_mem_mb=_round_up(device_mb * SAFETY) if self.gpu else 0,
         )
+
+
+def gpu_decode_rtfx(parameters: float) -> float:
+    """The published RTFx of the Whisper size nearest to `parameters` (on a log scale), so a
+    tiny local model takes whisper-tiny's: at batch 1 decoding is bound by per-token latency,
+    not by parameters, and RTFx falls only 2.6x from tiny to large."""
+    nearest = min(GPU_DECODE_RTFX, key=lambda size: abs(math.log(size / max(parameters, 1.0))))
+    return GPU_DECODE_RTFX[nearest]
 
 
 def _round_up(megabytes: float) -> int:

@@ -355,7 +355,16 @@ def mem_mb(rule_name):
     return lambda wildcards, attempt: job_cost(rule_name, wildcards).mem_mb * attempt
 
 
+# Jobs that continue where a killed submission stopped (training from its checkpoint,
+# evaluation from its journal and cache) ask at most one partition's limit: a longer one
+# runs over resubmissions (profiles/slurm: --signal, retries). Others must fit in one.
+RESUMABLE_RULES = ("pretrain_local_base", "finetune", "train_dg", "evaluate")
+
+
 def runtime(rule_name):
+    limit = config["cluster"]["partition_limit_min"]
+    if rule_name in RESUMABLE_RULES:
+        return lambda wildcards: min(job_cost(rule_name, wildcards).runtime, limit)
     return lambda wildcards: job_cost(rule_name, wildcards).runtime
 
 

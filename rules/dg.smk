@@ -55,6 +55,7 @@ rule select_dg:
         gpu=lambda wildcards: 1 if dg_grid(wildcards.dg_method) else 0,
         mem_mb=mem_mb("select_dg"),
         runtime=runtime("select_dg"),
+        gpu_mem_mb=gpu_mem_mb("select_dg"),
     params:
         names=lambda wildcards: list(dg_candidates(wildcards.dg_method)),
         hyperparameters=lambda wildcards: canonical(dg_candidates(wildcards.dg_method)),

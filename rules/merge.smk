@@ -18,6 +18,7 @@ rule merge_recipe:
         gpu=lambda wildcards: 1 if merge_grid(wildcards.method) else 0,
         mem_mb=mem_mb("merge_recipe"),
         runtime=runtime("merge_recipe"),
+        gpu_mem_mb=gpu_mem_mb("merge_recipe"),
     params:
         base_model=base_model_path,
         hyperparameters=merge_hyperparameters,

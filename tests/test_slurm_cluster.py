@@ -122,25 +122,29 @@ def test_micro_study_runs_through_sbatch(slurm_env: dict[str, str], tmp_path: Pa
     logs = {log.stem for log in (workdir / ".snakemake" / "slurm_logs").rglob("*.log")}
     assert logs >= set(slurm_ids)
 
-    # One submission per job, except the grouped rules: 20 evaluations and 25 recipes per sbatch.
+    # One submission per job, except the grouped rule: 10 evaluations per sbatch (profiles/slurm).
+    profile = yaml.safe_load((REPO / "profiles/slurm/config.v8+.yaml").read_text())
     stats = job_stats(output)
-    grouped = {"evaluate": 20, "merge_recipe": 25}
+    grouped = {rule: profile["group-components"][group] for rule, group in profile["groups"].items()}
+    assert grouped == {"evaluate": 10}
     expected_submissions = sum(
         -(-count // grouped[rule]) if rule in grouped else count for rule, count in stats.items() if rule != "all"
     )
     assert len(slurm_ids) == expected_submissions, stats
     comments = [job["comment"] for job in jobs.values()]
-    assert sum(comment == "rule_evaluation_evaluate" for comment in comments) == -(-stats["evaluate"] // 20)
-    assert sum(comment == "rule_recipes_merge_recipe" for comment in comments) == 1
+    assert sum(comment == "rule_evaluation_evaluate" for comment in comments) == -(-stats["evaluate"] // 10)
     # GPU rules asked SLURM for one GPU each, groups included (before the profile's per-submission
     # limits, a group of 20 evaluations asked for 20 GPUs, 20 CPUs and 80 GB and never started).
-    gpu_rules = ("pretrain_local_base", "finetune", "train_dg", "evaluation_evaluate", "recipes_merge_recipe")
+    # A recipe or a DG selection with a grid searches dev sets on a GPU; without one it does not.
+    config = yaml.safe_load(MICRO.read_text())
+    gpu_rules = ("pretrain_local_base", "finetune", "train_dg", "evaluation_evaluate",
+                 *(f"merge_recipe_wildcards_{method}" for method in config["merge"]["grid"]),
+                 *(f"select_dg_wildcards_{method}" for method in config["dg"]["grid"]))
     for job in jobs.values():
         wants_gpu = job["comment"].startswith(tuple(f"rule_{rule}" for rule in gpu_rules))
         assert job["gres"] == ("gres:gpu:1" if wants_gpu else "N/A"), job
         assert int(re.search(r"cpu=(\d+)", job["tres"]).group(1)) <= 2, job
 
-    config = yaml.safe_load(MICRO.read_text())
     summary = pd.read_csv(workdir / "results/tables/summary.csv")
     mer = summary[summary["metric"] == "mer"]
     expected = {(model, pair) for model in expected_models(config) for pair in ("en-ko", "en-ja", "ja-ko")}
