@@ -197,7 +197,8 @@ def test_a_finetune_longer_than_its_time_limit_resumes_across_submissions(slurm_
     assert code == 0, second[-6000:]
     run_ids = re.findall(r"SLURM run ID: (\S+)", first + second)
     jobs = {job_id: job for run_id in run_ids for job_id, job in scheduler_view(slurm_env, run_id).items()}
-    finetunes = {job_id: job for job_id, job in jobs.items() if job["comment"] == "rule_finetune_wildcards_full_en-ko"}
+    # The comment names the wildcards in order; the last, {replicate}, is empty for the first seed.
+    finetunes = {job_id: job for job_id, job in jobs.items() if job["comment"] == "rule_finetune_wildcards_full_en-ko_"}
     ordered = sorted(finetunes.items(), key=lambda item: int(item[0]))
     print("\nfine-tune submissions: " + ", ".join(f"{i} {job['state']} time={job['time']}" for i, job in ordered))
     states = [job["state"] for _, job in ordered]
