@@ -187,7 +187,7 @@ def base_size(config: dict[str, Any]) -> tuple[float, float]:
     base = str(config["base_model"])
     if base == "local-tiny":
         spec = config["local_base"]
-        positions = int(spec["window_s"] * 50)  # 100 frames per second, halved by the conv stride
+        positions = int(spec["window_s"] * spec["frames_per_second"]) // 2  # halved by the conv stride
         return float(whisper_parameters(spec["d_model"], spec["encoder_layers"], spec["decoder_layers"],
                                         spec["ffn_dim"], spec["vocab_size"], positions, 128)), float(spec["window_s"])
     config_file = Path(base).expanduser() / "config.json"

@@ -172,7 +172,7 @@ def test_library_defaults_equal_the_schema_defaults() -> None:
     local_base = _schema_defaults("local_base")
     spec = field_defaults(TinyWhisperSpec)
     assert {key: spec[key] for key in local_base if key in spec} == {key: local_base[key] for key in local_base if key in spec}
-    assert len([key for key in local_base if key in spec]) == 6
+    assert len([key for key in local_base if key in spec]) == 7  # the shape, window and frame rate
     data = _schema_defaults("data")
     synthesis = field_defaults(SynthesisSettings)
     assert (synthesis["monolingual_sentences"], synthesis["noise_snr_db"]) == (

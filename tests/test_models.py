@@ -92,3 +92,31 @@ def test_lora_task_vector_is_b_times_a_times_scaling(tiny_base, tmp_path) -> Non
         a = merged(input_features=features, decoder_input_ids=decoder_ids).logits
         b = reference(input_features=features, decoder_input_ids=decoder_ids).logits
     assert torch.allclose(a, b, atol=1e-4)
+
+
+@pytest.mark.parametrize("frames_per_second", [50, 100])
+def test_the_frame_rate_sets_the_feature_hop_and_the_encoder_length(speech, tmp_path, frames_per_second) -> None:
+    """At 50 frames per second (the default's 20 ms hop) a 6 s window is 300 mel frames and
+    150 encoder positions; saved and reloaded, the processor and model still agree, so every
+    later stage (fine-tunes, merges, evaluation) decodes real speech with it."""
+    from csbench.data.manifest import read_manifest
+    from csbench.models.decode import transcribe
+    from csbench.models.tiny import TinyWhisperSpec, build_tiny_whisper
+    from csbench.models.tokenizer import train_tokenizer
+
+    utterances = read_manifest(speech["test"])
+    spec = TinyWhisperSpec(d_model=32, encoder_layers=1, decoder_layers=1, attention_heads=2, ffn_dim=64,
+                           frames_per_second=frames_per_second)
+    tokenizer = train_tokenizer([u.text for u in utterances] * 3, vocab_size=300, window_s=spec.window_s)
+    model, processor = build_tiny_whisper(tokenizer, spec, seed=0)
+    model.save_pretrained(tmp_path)
+    processor.save_pretrained(tmp_path)
+    model, processor = load_whisper(tmp_path), load_processor(tmp_path)
+    features = processor.feature_extractor([u.load_audio() for u in utterances], sampling_rate=16_000,
+                                           return_tensors="pt").input_features
+    assert features.shape[-1] == 6 * frames_per_second
+    with torch.inference_mode():
+        encoded = model.model.encoder(features).last_hidden_state
+    assert encoded.shape[1] == model.config.max_source_positions == 3 * frames_per_second
+    hypotheses, _ = transcribe(model, processor, utterances, max_new_tokens=4)
+    assert set(hypotheses) == {u.id for u in utterances}

@@ -21,7 +21,7 @@ from transformers import (
 from transformers.models.whisper.tokenization_whisper import LANGUAGES
 
 N_MELS = 80
-FRAMES_PER_SECOND = 100  # 10 ms hop at 16 kHz
+SAMPLE_RATE = 16_000
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,10 @@ class TinyWhisperSpec:
     ffn_dim: int = 768
     window_s: float = 6.0
     max_target_positions: int = 128
+    #: Mel frames per second (Whisper: 100, a 10 ms hop); the encoder's stride-2 convolution
+    #: halves it. 50 (a 20 ms hop, 25 encoder positions per second, the frame rate of many
+    #: CTC/transducer models) halves the encoder's work per utterance.
+    frames_per_second: int = 100
 
 
 def generation_config(tokenizer: WhisperTokenizer, max_new_tokens: int) -> GenerationConfig:
@@ -74,7 +78,7 @@ def build_tiny_whisper(
         decoder_attention_heads=spec.attention_heads,
         encoder_ffn_dim=spec.ffn_dim,
         decoder_ffn_dim=spec.ffn_dim,
-        max_source_positions=int(spec.window_s * FRAMES_PER_SECOND) // 2,
+        max_source_positions=int(spec.window_s * spec.frames_per_second) // 2,
         max_target_positions=spec.max_target_positions,
         decoder_start_token_id=ids("<|startoftranscript|>"),
         pad_token_id=eot,
@@ -91,6 +95,7 @@ def build_tiny_whisper(
     model = WhisperForConditionalGeneration(config)
     model.generation_config = generation_config(tokenizer, spec.max_target_positions - 8)
     feature_extractor = WhisperFeatureExtractor(
-        feature_size=N_MELS, sampling_rate=16_000, hop_length=160, chunk_length=int(spec.window_s), n_fft=400
+        feature_size=N_MELS, sampling_rate=SAMPLE_RATE, hop_length=SAMPLE_RATE // spec.frames_per_second,
+        chunk_length=int(spec.window_s), n_fft=400,
     )
     return model, WhisperProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer)

@@ -22,7 +22,9 @@ from csbench.train.finetune import FinetuneJob, run_finetune, save_model
 from csbench.train.loop import TrainSettings
 
 logger = logging.getLogger(__name__)
-SPEC_KEYS = ("d_model", "encoder_layers", "decoder_layers", "attention_heads", "ffn_dim", "window_s")
+SPEC_KEYS = (
+    "d_model", "encoder_layers", "decoder_layers", "attention_heads", "ffn_dim", "window_s", "frames_per_second",
+)
 
 
 def pretrain_local_base(
