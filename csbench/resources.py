@@ -29,10 +29,10 @@ Coefficients, and where each comes from (2-core CPU, torch 2.13, one thread per 
   NVIDIA's datasheet) at an assumed 30 % model-FLOPs utilization. Cross-check: the measured
   CPU coefficient above is 300 / 3.4e-9 = 88 GFLOP/s, plausible for this CPU, so the
   FLOPs count tracks real cost. Whisper-medium: 0.074 s per utterance-step (0.099 s with
-  gradient checkpointing), 1.2 s (1.6 s) per step of 16. The utilization is the one
-  assumption left (no GPU was lent to measure it): if jobs end far earlier than asked or
-  reach --time, correct GPU_MFU from a job's steps/s (its log's progress lines), or override
-  with --set-resources. The same holds for GPU_BATCH_GAIN above.
+  gradient checkpointing), 1.2 s (1.6 s) per step of 16. The utilization and the batch gain
+  above are the two assumptions left (no GPU was lent to measure them): if jobs end far
+  earlier than asked or reach --time, correct GPU_MFU or GPU_BATCH_GAIN from a job's rate
+  (its log's progress lines), or override with --set-resources.
 - Memory: full fine-tuning holds fp32 weights, gradients and two AdamW moments (16 bytes per
   parameter), LoRA the weights (4) plus the adapter's share; activations are 6.9e-8 MB per
   utterance × P × W (whisper-base full fine-tune: 1.9-2.4 GB max RSS at batch 2), decoding
@@ -68,7 +68,7 @@ GPU_BATCH_GAIN = 4.0
 #: 50 encoder positions per second.
 TRAIN_FLOPS_PER_UNIT = 6 * 50
 #: Published bf16 dense peak of an A100, and the share of it a Whisper fine-tune is assumed to
-#: reach (the one unmeasured coefficient; see above).
+#: reach (not measured; see above).
 GPU_PEAK_FLOPS = 312e12
 GPU_MFU = 0.3
 #: Process start, imports and model loading, in seconds; and a process's memory before work.
