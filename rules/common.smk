@@ -355,9 +355,10 @@ def mem_mb(rule_name):
     return lambda wildcards, attempt: job_cost(rule_name, wildcards).mem_mb * attempt
 
 
-# Jobs that continue where a killed submission stopped (training from its checkpoint,
-# evaluation from its journal and cache) ask at most one partition's limit: a longer one
-# runs over resubmissions (profiles/slurm: --signal, retries). Others must fit in one.
+# Jobs that continue where a stopped submission left off (training checkpoints and stops
+# itself before its --time; evaluation keeps its journal and cache when killed) ask at most
+# one partition's limit: a longer one runs over resubmissions (profiles/slurm: retries).
+# Others must fit in one.
 RESUMABLE_RULES = ("pretrain_local_base", "finetune", "train_dg", "evaluate")
 
 
