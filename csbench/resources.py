@@ -77,9 +77,11 @@ BASE_MEM_MB = 700.0
 #: Activation memory per utterance in a batch, in MB per (parameter × window second).
 TRAIN_ACTIVATION_MB = 6.9e-8
 DECODE_ACTIVATION_MB = 1e-8
-#: Pretraining the local base caches every training utterance's features: its max RSS was
-#: 3,659 MB for 2,800 utterances of the default (1 MB each beyond the process).
-PRETRAIN_MB_PER_UTTERANCE = 1.1
+#: Pretraining the local base caches every training utterance's features, so its memory grows
+#: with utterances × mel frames. Max RSS measured: 3,659 MB for 2,800 utterances of 600 frames
+#: (6 s at 100 frames/s; ~1.1 MB each beyond the process) and 2,310 MB for 8,000 of 300 frames
+#: (50 frames/s; ~0.2 MB each). The larger per-frame figure is used.
+PRETRAIN_MB_PER_FRAME = 1.1 / 600
 #: Optimizer state of LoRA's trainable share of the parameters (rank 8-16 adapters on the
 #: attention and FFN projections of Whisper: under 2 %), on top of the frozen fp32 weights.
 LORA_STATE_SHARE = 0.02

@@ -13,7 +13,7 @@ from csbench.checks import check_study_config, dg_cost, method_names
 from csbench.data.sources import source_for
 from csbench.errors import CsbenchError
 from csbench.hub import converted_model_dir, hub_model_dir
-from csbench.resources import PRETRAIN_MB_PER_UTTERANCE, Workload
+from csbench.resources import PRETRAIN_MB_PER_FRAME, Workload
 from csbench.study import (
     COMBO_PATTERN,
     DG_CANDIDATE_DIR,
@@ -291,10 +291,11 @@ def job_cost(rule_name, wildcards):
         n_train = config["data"]["monolingual_sizes"]["train"] * len(
             config["languages"]
         )
+        frames = spec["window_s"] * spec["frames_per_second"]
         return WORK.training(
             spec["steps"] * spec["batch_size"],
             spec["batch_size"],
-            cached_mb=n_train * PRETRAIN_MB_PER_UTTERANCE,
+            cached_mb=n_train * frames * PRETRAIN_MB_PER_FRAME,
         )
     if rule_name == "finetune":
         settings = config["finetune"]
