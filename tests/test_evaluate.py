@@ -81,7 +81,6 @@ def test_a_rerun_decodes_only_new_or_stale_pairs(tiny_base, speech, tmp_path) ->
         "en-ko": True, "de-ko": True}
 
 
-
 KILL_AFTER_TWO_BATCHES = """
 import os, signal, sys
 from csbench.evaluate import journal
