@@ -21,7 +21,7 @@ rule pretrain_local_base:
         runtime=runtime("pretrain_local_base"),
         gpu_mem_mb=gpu_mem_mb("pretrain_local_base"),
     params:
-        spec=canonical(config["local_base"]),
+        spec=local_base_settings(),
         seed=config["seed"],
         device=config["device"],
         checkpoint_dir="results/checkpoints/base/local-tiny",

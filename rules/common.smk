@@ -117,6 +117,15 @@ def canonical(value):
     return value
 
 
+def local_base_settings():
+    """The local base's settings, token_corruption only when on: it is off by default, so
+    a base trained before the key existed keeps its results (no params rerun)."""
+    settings = config["local_base"]
+    return canonical(
+        {key: value for key, value in settings.items() if key != "token_corruption" or value}
+    )
+
+
 def pair_sizes(wildcards):
     """Split sizes of a pair: unseen pairs have a test split only (nothing to train on)."""
     sizes = config["data"]["sizes"]

@@ -12,33 +12,37 @@ from csbench.train.finetune import FinetuneJob, run_finetune
 from csbench.train.loop import NonFiniteLossError, TrainSettings, train
 
 
-def _finetune(tiny_base, speech, checkpoint_dir, steps: int, mode: str = "full"):
+def _finetune(tiny_base, speech, checkpoint_dir, steps: int, mode: str = "full", token_corruption: float = 0.0):
     job = FinetuneJob(mode=mode, settings=TrainSettings(steps=steps, learning_rate=1e-3, warmup_steps=1,
-                                                        checkpoint_every=2, seed=3), batch_size=4)
+                                                        checkpoint_every=2, seed=3), batch_size=4,
+                      token_corruption=token_corruption)
     model, processor = load_whisper(tiny_base), load_processor(tiny_base)
     trained, history = run_finetune(model, processor, read_manifest(speech["train"]), job, checkpoint_dir,
                                     torch.device("cpu"))
     return trained, history
 
 
-@pytest.mark.parametrize("mode", ["full", "lora"])
-def test_resumed_training_equals_uninterrupted(tiny_base, speech, tmp_path, mode) -> None:
-    uninterrupted, history = _finetune(tiny_base, speech, tmp_path / "a", steps=6, mode=mode)
+@pytest.mark.parametrize(("mode", "token_corruption"), [("full", 0.0), ("lora", 0.0), ("full", 0.3)])
+def test_resumed_training_equals_uninterrupted(tiny_base, speech, tmp_path, mode, token_corruption) -> None:
+    """Also with decoder-input corruption: its random draws resume with the checkpointed RNG."""
+    uninterrupted, history = _finetune(tiny_base, speech, tmp_path / "a", steps=6, mode=mode,
+                                       token_corruption=token_corruption)
     # "Kill" after step 4: a 4-step run leaves a checkpoint at step 2 and 4... except the last
     # step, which is never checkpointed (the output is). Take the step-4 checkpoint of a run
     # that was asked for 6 steps by running 6 steps with a crash injected after step 4.
-    _finetune(tiny_base, speech, tmp_path / "b", steps=6, mode=mode)  # warm caches only
+    _finetune(tiny_base, speech, tmp_path / "b", steps=6, mode=mode, token_corruption=token_corruption)  # warm caches
     crashed_dir = tmp_path / "c"
     with pytest.raises(RuntimeError, match="injected"):
-        _crash_after(tiny_base, speech, crashed_dir, steps=6, crash_at=5, mode=mode)
-    resumed, resumed_history = _finetune(tiny_base, speech, crashed_dir, steps=6, mode=mode)
+        _crash_after(tiny_base, speech, crashed_dir, steps=6, crash_at=5, mode=mode, token_corruption=token_corruption)
+    resumed, resumed_history = _finetune(tiny_base, speech, crashed_dir, steps=6, mode=mode,
+                                         token_corruption=token_corruption)
     assert [h["step"] for h in resumed_history] == list(range(1, 7))
     assert resumed_history == history
     for (name, a), (_, b) in zip(uninterrupted.named_parameters(), resumed.named_parameters(), strict=True):
         assert torch.equal(a, b), name
 
 
-def _crash_after(tiny_base, speech, checkpoint_dir, steps, crash_at, mode):
+def _crash_after(tiny_base, speech, checkpoint_dir, steps, crash_at, mode, token_corruption=0.0):
     import csbench.train.finetune as finetune_module
 
     original = finetune_module.make_batch
@@ -52,9 +56,43 @@ def _crash_after(tiny_base, speech, checkpoint_dir, steps, crash_at, mode):
 
     finetune_module.make_batch = crashing
     try:
-        _finetune(tiny_base, speech, checkpoint_dir, steps=steps, mode=mode)
+        _finetune(tiny_base, speech, checkpoint_dir, steps=steps, mode=mode, token_corruption=token_corruption)
     finally:
         finetune_module.make_batch = original
+
+
+def test_token_corruption_replaces_text_tokens_only(tiny_base, speech) -> None:
+    """Prompt, <|endoftext|> and padding stay; text tokens become random text tokens; labels stay."""
+    from transformers.models.whisper.modeling_whisper import shift_tokens_right
+
+    from csbench.train.batches import FeatureStore, make_batch, matrix_language
+    from csbench.train.corruption import corrupted_decoder_inputs
+
+    model, processor = load_whisper(tiny_base), load_processor(tiny_base)
+    utterances = read_manifest(speech["train"])[:8]
+    labels = make_batch(FeatureStore(processor, utterances), utterances, matrix_language).labels
+    config = model.config
+    clean = shift_tokens_right(labels, config.pad_token_id, config.decoder_start_token_id)
+    before = labels.clone()
+    torch.manual_seed(0)
+    assert torch.equal(corrupted_decoder_inputs(labels, config, 0.0), clean)
+    corrupted = corrupted_decoder_inputs(labels, config, 1.0)
+    assert torch.equal(labels, before)
+    text = clean < config.eos_token_id
+    assert int(text.sum()) > 8 * 3  # the test means something: each utterance has text
+    assert torch.equal(corrupted[~text], clean[~text])  # prompt, end of text, padding
+    assert bool((corrupted[text] < config.eos_token_id).all())
+    assert float((corrupted[text] != clean[text]).float().mean()) > 0.9
+    torch.manual_seed(0)
+    half = corrupted_decoder_inputs(labels, config, 0.5)
+    changed = float((half[text] != clean[text]).float().mean())
+    assert 0.3 < changed < 0.7, changed
+
+
+def test_token_corruption_changes_what_is_trained(tiny_base, speech, tmp_path) -> None:
+    _, clean = _finetune(tiny_base, speech, tmp_path / "clean", steps=3)
+    _, corrupted = _finetune(tiny_base, speech, tmp_path / "corrupted", steps=3, token_corruption=0.5)
+    assert clean[0]["loss"] != corrupted[0]["loss"]
 
 
 def test_nan_loss_names_step_and_batch(tiny_base, tmp_path) -> None:

@@ -56,6 +56,8 @@ class FinetuneJob:
     gradient_checkpointing: bool = False
     #: "bf16": autocast where the device computes bf16 natively (`loop.autocast_dtype`).
     mixed_precision: str = "fp32"
+    #: Fraction of decoder input tokens made random (local_base.token_corruption; 0 elsewhere).
+    token_corruption: float = 0.0
 
     @classmethod
     def from_config(cls, mode: str, section: Mapping[str, Any], learning_rate: float, seed: int) -> FinetuneJob:
@@ -108,7 +110,7 @@ def run_finetune(
     if checkpointing:  # non-reentrant: works with frozen embeddings (LoRA) without input grads
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     dtype = autocast_dtype(device, job.mixed_precision)
-    step_function = partial(erm_step, autocast_dtype=dtype) if dtype is not None else erm_step
+    step_function = partial(erm_step, autocast_dtype=dtype, token_corruption=job.token_corruption)
     trained, trainable = prepare(model, job.mode, job.lora)
     trained.to(device)
     store = FeatureStore(processor, utterances)

@@ -33,6 +33,7 @@ from csbench.errors import NonFiniteLossError, OutOfMemoryError, TrainingInterru
 from csbench.progress import LoggedProgress
 from csbench.train.batches import Batch
 from csbench.train.checkpoint import load_checkpoint, save_checkpoint
+from csbench.train.corruption import corrupted_decoder_inputs
 from csbench.train.preemption import StopRequests
 
 logger = logging.getLogger(__name__)
@@ -94,24 +95,37 @@ def autocast_dtype(device: torch.device, mixed_precision: str) -> torch.dtype | 
 
 
 def erm_step(
-    model: torch.nn.Module, batches: list[Batch], step: int = 0, autocast_dtype: torch.dtype | None = None
+    model: torch.nn.Module,
+    batches: list[Batch],
+    step: int = 0,
+    autocast_dtype: torch.dtype | None = None,
+    token_corruption: float = 0.0,
 ) -> torch.Tensor:
     """Plain empirical risk minimization: mean loss over the step's batches, backpropagated.
 
     With `autocast_dtype` (mixed_precision: bf16, see `autocast_dtype()`) only the forward
     pass runs under autocast and backward runs outside it, as PyTorch recommends; bf16 needs
-    no loss scaling. Without it (the default) nothing changes.
+    no loss scaling. Without it (the default) nothing changes. `token_corruption` > 0 feeds
+    the decoder inputs with that fraction of text tokens random (base pretraining only, see
+    `csbench.train.corruption`).
     """
     device_type = batches[0].input_features.device.type
     context = (
         torch.autocast(device_type=device_type, dtype=autocast_dtype) if autocast_dtype is not None else nullcontext()
     )
     with context:
-        losses = [model(input_features=b.input_features, labels=b.labels).loss for b in batches]
+        losses = [_loss(model, b, token_corruption) for b in batches]
         loss = torch.stack(losses).float().mean()
     _check_finite(loss, batches, step)
     loss.backward()
     return loss.detach()
+
+
+def _loss(model: torch.nn.Module, batch: Batch, token_corruption: float) -> torch.Tensor:
+    if not token_corruption:
+        return model(input_features=batch.input_features, labels=batch.labels).loss
+    inputs = corrupted_decoder_inputs(batch.labels, model.config, token_corruption)
+    return model(input_features=batch.input_features, decoder_input_ids=inputs, labels=batch.labels).loss
 
 
 def _check_finite(loss: torch.Tensor, batches: list[Batch], step: int | None = None) -> None:

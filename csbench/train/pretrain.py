@@ -57,6 +57,8 @@ def pretrain_local_base(
         settings=TrainSettings.from_config(options, seed),
         batch_size=int(options["batch_size"]),
         mixed_precision=str(options["mixed_precision"]),
+        # absent when off: rules/common.smk leaves it out of the params (local_base_settings)
+        token_corruption=float(options.get("token_corruption", 0.0)),
     )
     trained, history = run_finetune(
         model, processor, train_set, job, checkpoint_dir, device, description="pretrain base",
