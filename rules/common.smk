@@ -122,7 +122,11 @@ def local_base_settings():
     a base trained before the key existed keeps its results (no params rerun)."""
     settings = config["local_base"]
     return canonical(
-        {key: value for key, value in settings.items() if key != "token_corruption" or value}
+        {
+            key: value
+            for key, value in settings.items()
+            if key != "token_corruption" or value
+        }
     )
 
 
