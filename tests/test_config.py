@@ -108,6 +108,25 @@ def test_all_methods_preset_adds_every_merge_method(tmp_path) -> None:
     assert counts["finetune"] == 6 and counts["train_dg"] == 7 and counts["select_dg"] == 4
 
 
+def test_tight_preset_changes_only_the_test_size(tmp_path) -> None:
+    """configs/tight.yaml over the default: the same DAG, only the test sets larger."""
+    from snakemake.utils import update_config
+
+    from csbench.merge import MERGE_METHODS
+
+    merged = copy.deepcopy(DEFAULT)
+    update_config(merged, yaml.safe_load((REPO / "configs/tight.yaml").read_text()))
+    check_config(merged, merge_methods=list(MERGE_METHODS))
+    assert merged["data"]["sizes"]["test"] > DEFAULT["data"]["sizes"]["test"]
+    merged["data"]["sizes"]["test"] = DEFAULT["data"]["sizes"]["test"]
+    assert merged == DEFAULT
+    result = run_snakemake(tmp_path, REPO / "config.yaml", str(REPO / "configs/tight.yaml"), "-n", "--quiet",
+                           "rules")
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stdout + result.stderr)
+    assert counts["evaluate"] == 35 and counts["finetune"] == 6 and counts["synthesize_pair"] == 11
+
+
 def test_default_dag_has_every_job(tmp_path) -> None:
     result = _dry_run(tmp_path, DEFAULT)
     assert result.returncode == 0, result.stderr[-3000:]
