@@ -12,6 +12,7 @@ Pure functions of the config: no torch, no file access, cheap to import from the
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,9 @@ PREPARED_MANIFEST = PAIR_MANIFEST.replace("{pair}/{split}", "{pair_split}")
 PREPARED_AUDIO = PAIR_AUDIO.replace("{pair}/{split}", "{pair_split}")
 MONO_MANIFEST = "results/data/mono/{lang}/{split}.jsonl"
 MONO_AUDIO = "results/data/mono/{lang}/{split}_audio"
-LOCAL_BASE_DIR = "results/base/local-tiny"
+#: The tiny base the workflow pretrains (base_model: local-tiny), once per training seed: it is
+#: a trained model too, so each replicate fine-tunes, merges and trains DG from its own base.
+LOCAL_BASE_DIR = "results/base/local-tiny{replicate}"
 FINETUNE_DIR = "results/finetune/{mode}/{pair}{replicate}"
 MERGE_RECIPE = "results/merge/{method}/{mode}/{combo}{replicate}.json"
 DG_DIR = "results/dg/{dg_method}/{combo}{replicate}"
@@ -70,20 +73,22 @@ def grid_candidates(fixed: dict[str, Any], grid: dict[str, list[Any]]) -> dict[s
 
 
 def base_model_path(config: dict[str, Any]) -> str:
-    """What every job loads as the base: the local tiny base the workflow pretrains, the
-    transformers copy `convert_ctranslate2` makes of a CTranslate2 base (whisper-base from PyPI),
-    the local copy `download_model` makes of a hub id, or the local folder the config names."""
+    """What the study seed's jobs load as the base (StudyPlan.base_path: any seed's): the local
+    tiny base the workflow pretrains (one per training seed), the transformers copy
+    `convert_ctranslate2` makes of a CTranslate2 base (whisper-base from PyPI), the local copy
+    `download_model` makes of a hub id, or the local folder the config names (those three are
+    not trained here: every seed shares them)."""
     if config["base_model"] == "local-tiny":
-        return LOCAL_BASE_DIR
+        return LOCAL_BASE_DIR.format(replicate="")
     return converted_model_dir(config) or hub_model_dir(config) or config["base_model"]
 
 
 def training_seeds(config: dict[str, Any]) -> list[int]:
     """The training seeds of every fine-tune, merge and DG model: `seeds`, or just `seed`.
 
-    `seed` alone fixes the data, the local base and every bootstrap; the replicates over
-    `seeds` differ only in training (batch order, initialization of adapters, DG and DARE
-    randomness), so their spread is the variance over training runs.
+    `seed` alone fixes the data and every bootstrap; the replicates over `seeds` differ only in
+    training (the local base's pretraining, batch order, initialization of adapters, DG and
+    DARE randomness), so their spread is the variance over training runs.
     """
     return [int(seed) for seed in (config.get("seeds") or [config["seed"]])]
 
@@ -121,12 +126,13 @@ class ModelId:
     method: str = ""
     mode: str = ""
     members: tuple[str, ...] = ()
-    #: "" (the study's `seed`) or "@N" (training seed N); always "" for the base.
+    #: "" (the study's `seed`) or "@N" (training seed N); a base has one only when the
+    #: workflow trains it (local-tiny), a pretrained base is shared by every seed.
     replicate: str = ""
 
     @classmethod
-    def base(cls) -> ModelId:
-        return cls("base")
+    def base(cls, replicate: str = "") -> ModelId:
+        return cls("base", replicate=replicate)
 
     @classmethod
     def finetune(cls, mode: str, pair: str, replicate: str = "") -> ModelId:
@@ -150,8 +156,8 @@ class ModelId:
         if at and not seed.isdigit():
             raise ValueError(f"unknown model id {text!r}: a replicate is @ followed by the training seed")
         kind, *rest = body.split("/")
-        if kind == "base" and not rest and not replicate:
-            return cls.base()
+        if kind == "base" and not rest:
+            return cls.base(replicate)
         if kind == "finetune" and len(rest) == 2 and rest[0] in FINETUNE_MODES:
             return cls.finetune(*rest, replicate=replicate)
         if kind == "merge" and len(rest) == 3 and rest[1] in FINETUNE_MODES and "+" in rest[2]:
@@ -175,12 +181,18 @@ class ModelId:
 
     def __str__(self) -> str:
         if self.kind == "base":
-            return "base"
+            return f"base{self.replicate}"
         if self.kind == "finetune":
             return f"finetune/{self.mode}/{self.combo}{self.replicate}"
         if self.kind == "merge":
             return f"merge/{self.method}/{self.mode}/{self.combo}{self.replicate}"
         return f"dg/{self.method}/{self.combo}{self.replicate}"
+
+    def reference_base(self, models: Iterable[str]) -> str:
+        """The base this model is compared with among `models`: its own seed's base where the
+        base is trained per seed (``base@N``), else the one shared ``base``."""
+        own = str(ModelId.base(self.replicate))
+        return own if own in set(models) else str(ModelId.base())
 
     def checkpoint(self) -> str | None:
         """The file this model is materialized from: a fine-tuned folder, a merge recipe, a
@@ -223,7 +235,7 @@ def model_wildcard(merge_methods: list[str], dg_methods: list[str]) -> str:
     modes = "|".join(FINETUNE_MODES)
     rep = REPLICATE_PATTERN
     return (
-        rf"base|finetune/({modes})/{PAIR_PATTERN}{rep}|merge/({merge})/({modes})/{COMBO_PATTERN}{rep}"
+        rf"base{rep}|finetune/({modes})/{PAIR_PATTERN}{rep}|merge/({merge})/({modes})/{COMBO_PATTERN}{rep}"
         rf"|dg/({dg})/{PAIR_PATTERN}(\+{PAIR_PATTERN})*{rep}"
     )
 
@@ -259,7 +271,7 @@ class StudyPlan:
     @property
     def local_base(self) -> bool:
         """The base is the tiny Whisper the workflow pretrains itself."""
-        return self.base_model == LOCAL_BASE_DIR
+        return self.base_model == LOCAL_BASE_DIR.format(replicate="")
 
     @property
     def eval_pairs(self) -> list[str]:
@@ -278,11 +290,18 @@ class StudyPlan:
             return self.combinations
         return [canonical_combination(list(self.seen_pairs))]
 
+    def base_path(self, replicate: str = "") -> str:
+        """The base model a replicate's jobs load (its own local base, or the shared one)."""
+        return LOCAL_BASE_DIR.format(replicate=replicate) if self.local_base else self.base_model
+
     def models(self) -> list[ModelId]:
-        """Every model of the study: base, then per training seed each fine-tune, each merge
-        recipe (of that seed's fine-tunes), each DG model."""
-        models = [ModelId.base()]
+        """Every model of the study: per training seed its base (the local base only; a
+        pretrained base once), each fine-tune, each merge recipe (of that seed's fine-tunes),
+        each DG model."""
+        models = [] if self.local_base else [ModelId.base()]
         for rep in self.replicates:
+            if self.local_base:
+                models.append(ModelId.base(rep))
             models += [ModelId.finetune(mode, pair, rep) for mode in self.modes for pair in self.seen_pairs]
             models += [
                 ModelId.merge(method, mode, combo, rep)

@@ -78,11 +78,20 @@ def model_ids():
     return [str(model) for model in PLAN.models()]
 
 
-def base_model_input():
-    """The base model folder when it is a file dependency (local tiny, a hub or CTranslate2
-    copy, or a local folder)."""
-    if LOCAL_BASE or HUB_BASE or CONVERTED_BASE or Path(BASE_MODEL).exists():
-        return [BASE_MODEL]
+def job_replicate(wildcards):
+    """A job's replicate: its {replicate} wildcard, its {model}'s, or "" (the study seed's)."""
+    model = wildcards.get("model")
+    if model:
+        return ModelId.parse(model).replicate
+    return wildcards.get("replicate") or ""
+
+
+def base_model_input(wildcards):
+    """The base model folder of the job's replicate when it is a file dependency (that seed's
+    local tiny base, a hub or CTranslate2 copy, or a local folder)."""
+    base = PLAN.base_path(job_replicate(wildcards))
+    if LOCAL_BASE or HUB_BASE or CONVERTED_BASE or Path(base).exists():
+        return [base]
     return []
 
 
@@ -241,7 +250,7 @@ def merge_inputs(wildcards):
     inputs = {"members": model.member_checkpoints()}
     if merge_grid(wildcards.method):
         inputs["dev"] = [pair_manifest(pair, "dev") for pair in model.members]
-        inputs["base"] = base_model_input()
+        inputs["base"] = base_model_input(wildcards)
     return inputs
 
 
@@ -249,7 +258,7 @@ def evaluation_inputs(wildcards):
     """Base model, the model's own checkpoint(s), and every evaluation pair's test manifest."""
     model = ModelId.parse(wildcards.model)
     inputs = {"tests": [pair_manifest(pair, "test") for pair in EVAL_PAIRS]}
-    base = base_model_input()
+    base = base_model_input(wildcards)
     if base:
         inputs["base"] = base[0]
     if model.checkpoint():

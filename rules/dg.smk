@@ -6,7 +6,7 @@
 
 rule train_dg:
     input:
-        base=base_model_input(),
+        base=base_model_input,
         train=lambda wildcards: [
             pair_manifest(pair, "train")
             for pair in ModelId.dg(wildcards.dg_method, wildcards.combo).members

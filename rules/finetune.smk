@@ -3,7 +3,7 @@
 
 rule finetune:
     input:
-        base=base_model_input(),
+        base=base_model_input,
         train=pair_manifest("{pair}", "train"),
     output:
         directory(FINETUNE_DIR),

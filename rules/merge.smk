@@ -33,7 +33,7 @@ rule merge_recipe:
 
 rule analyze_task_vectors:
     input:
-        base=base_model_input(),
+        base=base_model_input,
         members=lambda wildcards: [
             ModelId.finetune(wildcards.mode, pair).checkpoint() for pair in SEEN_PAIRS
         ],

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from workflow_utils import REPO, planned_jobs, run_snakemake
+from workflow_utils import REPO, job_counts, planned_jobs, run_snakemake
 
 MICRO = REPO / "tests" / "configs" / "micro.yaml"
 
@@ -143,7 +143,8 @@ def test_a_second_training_seed_trains_only_its_replicate_and_reports_the_spread
     micro_study: Path, tmp_path: Path
 ) -> None:
     """`seeds: [0, 1]` on the finished micro study: only seed 1's models are trained, merged
-    and evaluated (seed 0's keep their unsuffixed ids and files); the report aggregates both."""
+    and evaluated (seed 0's keep their unsuffixed ids and files), seed 1's from its own local
+    base; the report aggregates both."""
     import json
     import shutil
 
@@ -153,8 +154,9 @@ def test_a_second_training_seed_trains_only_its_replicate_and_reports_the_spread
     config["seeds"] = [0, 1]
     seeded = tmp_path / "seeds.yaml"
     seeded.write_text(yaml.safe_dump(config))
-    replicate_models = len(expected_models(config)) - 1  # every model but the base
+    replicate_models = len(expected_models(config))  # every model, its local base included
     assert planned_jobs(workdir, seeded) == {
+        "pretrain_local_base": 1,
         "finetune": 4,
         "merge_recipe": 4,
         "train_dg": 3,  # ERM and Fishr's two candidates
@@ -166,21 +168,25 @@ def test_a_second_training_seed_trains_only_its_replicate_and_reports_the_spread
     }
     result = run_snakemake(workdir, seeded, "--cores", "2")
     assert result.returncode == 0, result.stderr[-4000:]
-    first = workdir / "results/finetune/full/en-ko/model.safetensors"
-    second = workdir / "results/finetune/full/en-ko@1/model.safetensors"
-    assert first.read_bytes() != second.read_bytes()  # another training run, not a copy
+    for model in ("base/local-tiny", "finetune/full/en-ko"):
+        first = workdir / f"results/{model}/model.safetensors"
+        second = workdir / f"results/{model}@1/model.safetensors"
+        assert first.read_bytes() != second.read_bytes()  # another training run, not a copy
+    # Seed 1's models hang off seed 1's base only: retraining it reruns them, not seed 0's.
+    rerun = run_snakemake(workdir, seeded, "-n", "--quiet", "rules", "--forcerun", "results/base/local-tiny@1")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert job_counts(rerun.stdout + rerun.stderr)["evaluate"] == replicate_models
     budget = json.loads((workdir / "results/finetune/full/en-ko@1/budget.json").read_text())
     assert budget["examples_seen"] == {"en-ko": config["finetune"]["steps"] * config["finetune"]["batch_size"]}
     summary = pd.read_csv(workdir / "results/tables/summary.csv")
     mer = summary[summary["metric"] == "mer"]
-    trained = mer[mer["kind"] != "base"]
-    assert set(trained["seed"]) == {0, 1}
-    assert mer[mer["kind"] == "base"]["seed"].isna().all()
-    assert (trained.groupby(["configuration", "pair"])["seed"].nunique() == 2).all()
+    assert set(mer["seed"]) == {0, 1}  # the local base is trained per seed too
+    assert set(mer.loc[mer["kind"] == "base", "model"]) == {"base", "base@1"}
+    assert (mer.groupby(["configuration", "pair"])["seed"].nunique() == 2).all()
     seeds = pd.read_csv(workdir / "results/tables/seeds.csv")
     assert (seeds["n_seeds"] == 2).all() and seeds["sd"].notna().all()
     row = seeds[(seeds["configuration"] == "finetune/full/en-ko") & (seeds["pair"] == "en-ko")].iloc[0]
-    values = trained[(trained["configuration"] == "finetune/full/en-ko") & (trained["pair"] == "en-ko")]["value"]
+    values = mer[(mer["configuration"] == "finetune/full/en-ko") & (mer["pair"] == "en-ko")]["value"]
     assert math.isclose(row["mean"], values.mean(), abs_tol=1e-6)
     assert math.isclose(row["sd"], values.std(ddof=1), abs_tol=1e-6)
     answer = pd.read_csv(workdir / "results/tables/answer.csv")

@@ -2,7 +2,8 @@
 seen pairs carries over to the unseen pairs.
 
 For a model m and a pair p, the *gain* is MER(base, p) − MER(m, p): positive when m is better
-than the base. Per family:
+than the base it was trained from (its own seed's where the base is trained per seed, the local
+base; else the one pretrained base). Per family:
 
 - ``seen gain``: the mean gain on the seen pairs the family's model(s) were trained on — a
   fine-tune on its own pair, a merge or DG model on its member pairs;
@@ -96,10 +97,12 @@ def answer_table(
     """The answer table (ANSWER_COLUMNS), one row per family; empty without a base model."""
     by_key = {(run.model, run.pair): run for run in runs}
     pairs = sorted({run.pair for run in runs})
-    if not any(model == "base" for model, _ in by_key):
+    kinds = {model: ModelId.parse(model) for model, _ in by_key}
+    bases = sorted(model for model, parsed in kinds.items() if parsed.kind == "base")
+    if not bases:
         return pd.DataFrame(columns=ANSWER_COLUMNS)
     # Per pair: one bootstrap draw, shared by every model on that pair.
-    weights = {pair: resampling_weights(by_key[("base", pair)].n_utterances, n_resamples, _pair_seed(seed, pair))
+    weights = {pair: resampling_weights(by_key[(bases[0], pair)].n_utterances, n_resamples, _pair_seed(seed, pair))
                for pair in pairs}
 
     def mer(model: str, pair: str) -> tuple[float, np.ndarray]:
@@ -111,7 +114,7 @@ def answer_table(
             return point, errors / tokens
 
     def gain(model: str, pair: str) -> tuple[float, np.ndarray]:
-        base_point, base_draws = mer("base", pair)
+        base_point, base_draws = mer(kinds[model].reference_base(kinds), pair)
         point, draws = mer(model, pair)
         return base_point - point, base_draws - draws
 
@@ -123,7 +126,7 @@ def answer_table(
 
     alpha = (1 - confidence) / 2
     rows = []
-    model_ids = sorted({model for model, _ in by_key if model != "base"})
+    model_ids = sorted({model for model, _ in by_key if kinds[model].kind != "base"})
     for family in families(model_ids, seen_pairs):
         seen_terms = [(model, pair) for model, members in family.models for pair in members]
         unseen_terms = [(model, pair) for model, _ in family.models for pair in unseen_pairs]

@@ -9,8 +9,9 @@ per-language error rates) and each utterance's matrix language (PIER's points of
 What a row holds (one per model × pair × metric):
 
 - ``configuration``/``seed``: the model id without its replicate suffix and the training seed
-  (the study's ``seed`` for unsuffixed ids; empty for the base): replicates over ``seeds``
-  share a configuration (:mod:`.seeds` aggregates them).
+  (the study's ``seed`` for unsuffixed ids; empty for a pretrained base that every seed
+  shares, set for the local base, which is trained once per seed as ``base@N``): replicates
+  over ``seeds`` share a configuration (:mod:`.seeds` aggregates them).
 - ``value``: the corpus-level rate (total edits / total reference tokens); for ``mer_hike``
   and ``mer_hike_<level>`` (``evaluate.hike_scoring``) the MEAN of per-utterance rates under
   HiKE's conventions (:mod:`csbench.hike`), with a bootstrap interval of that mean.
@@ -19,7 +20,8 @@ What a row holds (one per model × pair × metric):
   ``script_confusion`` and ``language_swap``, token fractions without per-utterance
   edit counts.
 - ``p_vs_base``/``p_vs_best_finetune`` (``mer`` rows only): Koehn's paired bootstrap p-value
-  for "this model has a lower MER than the base / than the best single-pair fine-tune on
+  for "this model has a lower MER than the base (its own seed's, where bases are trained
+  per seed) / than the best single-pair fine-tune on
   this pair" (one-sided; small is significant). ``best_finetune`` names that fine-tune
   (lowest MER on the pair among every fine-tune, any mode). A model is not compared with
   itself (empty cell).
@@ -224,10 +226,12 @@ def _paired_p_values(
     results: dict[tuple[str, str], dict] = {}
     for pair in sorted({run.pair for run in runs}):
         on_pair = [run for run in runs if run.pair == pair]
-        base = next((run for run in on_pair if run.model == "base"), None)
+        by_model = {run.model: run for run in on_pair}
         finetunes = [run for run in on_pair if ModelId.parse(run.model).kind == "finetune"]
         best = min(finetunes, key=lambda run: (_rate(run.counts["mer"]), run.model)) if finetunes else None
         for run in on_pair:
+            # its own seed's base where every seed trains one (local-tiny), else the shared one
+            base = by_model.get(ModelId.parse(run.model).reference_base(by_model))
             entry: dict[str, object] = {"best_finetune": best.model if best else ""}
             for name, reference in (("base", base), ("best_finetune", best)):
                 if reference is None or reference is run:
@@ -251,12 +255,16 @@ def summary_rows(
 ) -> pd.DataFrame:
     """The tidy table: one row per run × metric, with CIs and paired p-values."""
     p_values = _paired_p_values(runs, n_resamples, seed, confidence)
+    # A base has a seed when it is trained once per seed (base@N beside base), none when
+    # every seed shares one pretrained base.
+    seeded_base = any(ModelId.parse(run.model).kind == "base" and run.model != "base" for run in runs)
     rows = []
     for run in runs:
         model = ModelId.parse(run.model)
+        unseeded = model.kind == "base" and not seeded_base
         shared = {
             **describe_model(run.model),
-            "seed": pd.NA if model.kind == "base" else seed_of(model.replicate, {"seed": seed}),
+            "seed": pd.NA if unseeded else seed_of(model.replicate, {"seed": seed}),
             "pair": run.pair,
             "pair_type": "seen" if run.pair in seen_pairs else "unseen",
             "n_utterances": run.n_utterances,

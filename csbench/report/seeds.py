@@ -4,10 +4,12 @@ across seeds.
 The bootstrap over utterances (:mod:`.scoring`) says whether a difference would survive
 another draw of test utterances, with the models fixed. It says nothing about another
 training run: a merge that beats the base for one seed of its fine-tunes may not for the next.
-With ``seeds`` every trained model has one replicate per training seed (same data, same base),
-and this module tests each comparison over those replicates:
+With ``seeds`` every trained model has one replicate per training seed (same data), and this
+module tests each comparison over those replicates:
 
-- against the base (one model, no seed): the per-seed differences d_s = MER(m@s) − MER(base);
+- against the base: d_s = MER(m@s) − MER(base@s), paired by seed, where the base is trained
+  once per seed (the local base: its own spread is then in the table, as a row); against the
+  one base every seed shares where it is pretrained (no seed), d_s = MER(m@s) − MER(base);
 - against the best fine-tune configuration on the pair (lowest mean MER over seeds, any mode):
   d_s = MER(m@s) − MER(ft@s), paired by seed — a merge of seed s is built from the fine-tunes
   of seed s, so the pairing is the natural one.
@@ -25,6 +27,8 @@ import math
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from csbench.study import ModelId
 
 #: seeds.csv's columns.
 SEED_COLUMNS = [
@@ -45,24 +49,28 @@ def one_sided_t(differences: list[float]) -> float:
 def seed_statistics(summary: pd.DataFrame, metric: str = "mer") -> pd.DataFrame:
     """One row per (configuration, pair): spread over seeds and the tests over seeds."""
     scores = summary[summary["metric"] == metric]
-    trained = scores[scores["kind"] != "base"]
-    base = scores[scores["kind"] == "base"].set_index("pair")["value"]
+    is_base = scores["kind"] == "base"
+    # A base trained per seed is a configuration like any other; a shared one a fixed reference.
+    seeded_base = bool(is_base.any() and scores.loc[is_base, "seed"].notna().all())
+    shared_base = scores[is_base].set_index("pair")["value"]
     rows = []
-    for pair, on_pair in trained.groupby("pair", sort=True):
+    for pair, on_pair in (scores if seeded_base else scores[~is_base]).groupby("pair", sort=True):
         by_config = {name: group.set_index("seed")["value"] for name, group in on_pair.groupby("configuration")}
+        base = by_config.get(str(ModelId.base())) if seeded_base else shared_base.get(pair)
         finetunes = {name: values for name, values in by_config.items() if name.startswith("finetune/")}
         best = min(finetunes, key=lambda name: (finetunes[name].mean(), name)) if finetunes else ""
         for configuration, values in sorted(by_config.items()):
             first = on_pair[on_pair["configuration"] == configuration].iloc[0]
+            itself = {"base": first["kind"] == "base", "best_finetune": configuration == best}
             row = {
                 "configuration": configuration, "kind": first["kind"], "method": first["method"],
                 "mode": first["mode"], "members": first["members"], "pair": pair, "pair_type": first["pair_type"],
                 "n_seeds": len(values), "mean": values.mean(), "sd": values.std(ddof=1) if len(values) > 1 else math.nan,
                 "min": values.min(), "max": values.max(), "best_finetune": best,
             }
-            for name, reference in (("base", base.get(pair)), ("best_finetune", finetunes.get(best))):
+            for name, reference in (("base", base), ("best_finetune", finetunes.get(best))):
                 differences = _differences(values, reference)
-                comparable = len(differences) > 1 and not (name == "best_finetune" and configuration == best)
+                comparable = len(differences) > 1 and not itself[name]
                 row[f"diff_vs_{name}_mean"] = float(np.mean(differences)) if comparable else math.nan
                 row[f"p_seeds_vs_{name}"] = one_sided_t(differences) if comparable else math.nan
                 row[f"holds_all_seeds_vs_{name}"] = bool(all(d < 0 for d in differences)) if comparable else pd.NA
