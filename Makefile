@@ -7,21 +7,31 @@ GPUS ?=
 # Presets layered over config.yaml, e.g. `make run CONFIGS=configs/seeds.yaml`.
 CONFIGS ?=
 CONFIG_ARGS := $(if $(CONFIGS),--configfile config.yaml $(CONFIGS))
+# The exact versions README's figures were measured with (`make lock` rewrites it from .venv):
+# the same config gives bit-identical models only with the same libraries. `make install
+# LOCK=` installs from pyproject's ranges instead.
+LOCK ?= envs/requirements.lock.txt
+LOCK_ARGS := $(if $(LOCK),-c $(LOCK))
 
-.PHONY: install run timing test test-cluster lint report dry-run clean
+.PHONY: install lock run timing test test-cluster lint report dry-run clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/activate
 	# torch first, pinned to the CPU wheel the offline default is measured with; the
 	# project's range (>=2.4,<2.15) then installs nothing more for it.
-	$(BIN)/pip install --quiet "torch==2.13.0" || $(BIN)/pip install --quiet "torch>=2.4,<2.15"
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet $(LOCK_ARGS) "torch==2.13.0" || $(BIN)/pip install --quiet "torch>=2.4,<2.15"
+	$(BIN)/pip install --quiet $(LOCK_ARGS) -e ".[dev]"
 	touch $@
 
 install: $(VENV)/.installed
+
+# Pin what .venv holds now (torch and the installer's own packages aside: torch is pinned above).
+lock: install
+	{ echo "# pip constraints: the versions of a fresh \`make install\` (written by \`make lock\`)."; \
+	  $(BIN)/pip freeze --exclude-editable | grep -v -i -E '^(csbench|torch|pip|setuptools|wheel)=='; } > envs/requirements.lock.txt
 
 run: install
 	$(BIN)/snakemake --cores $(CORES) $(if $(GPUS),--resources gpu=$(GPUS)) $(CONFIG_ARGS)

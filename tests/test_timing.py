@@ -55,6 +55,19 @@ def test_cores_were_never_oversubscribed(micro_study: Path) -> None:
 
 
 @pytest.mark.workflow
+def test_every_torch_job_names_its_numerical_environment(micro_study: Path) -> None:
+    """Bit-identical results need the same library versions and kernels: each model's log says which."""
+    import torch
+
+    for log in ("base/local-tiny.log", "finetune/full/en-ko.log", "evaluate/base.log"):
+        lines = [line for line in (micro_study / "results/logs" / log).read_text().splitlines()
+                 if "environment: " in line]
+        assert len(lines) == 1, log
+        assert f"torch {torch.__version__}," in lines[0] and "transformers " in lines[0]
+        assert f"cpu {torch.backends.cpu.get_cpu_capability()}," in lines[0]
+
+
+@pytest.mark.workflow
 def test_timing_command_prints_stage_and_rule_tables(micro_study: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "csbench.report.timing", str(micro_study / "results")],
                             capture_output=True, text=True, check=True)
