@@ -12,7 +12,7 @@ Pure functions of the config: no torch, no file access, cheap to import from the
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,11 +188,12 @@ class ModelId:
             return f"merge/{self.method}/{self.mode}/{self.combo}{self.replicate}"
         return f"dg/{self.method}/{self.combo}{self.replicate}"
 
-    def reference_base(self, models: Iterable[str]) -> str:
-        """The base this model is compared with among `models`: its own seed's base where the
-        base is trained per seed (``base@N``), else the one shared ``base``."""
+    def reference_base(self, models: Container[str]) -> str:
+        """The base this model is compared with among `models` (ids; a dict keyed by id does):
+        its own seed's base where the base is trained per seed (``base@N``), else the one
+        shared ``base``."""
         own = str(ModelId.base(self.replicate))
-        return own if own in set(models) else str(ModelId.base())
+        return own if own in models else str(ModelId.base())
 
     def checkpoint(self) -> str | None:
         """The file this model is materialized from: a fine-tuned folder, a merge recipe, a
