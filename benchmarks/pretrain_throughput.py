@@ -1,0 +1,92 @@
+"""Training throughput of the tiny base per batch size, side by side in one run.
+
+Why: the base's recipe (issue 12) trades steps against batch size. On a 2-core CPU a tiny
+model's step is partly fixed per-op overhead, so a larger batch may cost less than
+proportionally more per step; this measures utterances/s at each batch size on the real
+monolingual training data, with the workflow's kernels (deterministic mode, the config's
+threads and mixed precision), so a recipe change can be priced before it is trained.
+Features are cached and every batch shape met once before timing (as in a long run). Run after the
+data exists (e.g. `make run`, or `snakemake results/data/mono/{en,de,ja,ko}/train.jsonl`):
+
+    .venv/bin/python benchmarks/pretrain_throughput.py [--batch-sizes 16 32 64] [--steps 20]
+
+Measured 2 December 2026 (2 cores, nothing else running; two runs): batch 32 and 64 gave
+1.03x / 1.02x (20 steps each) and 1.34x / 1.32x (12 steps) batch 16's utterances/s, so the
+ratios are noisy at these step counts. Open: batch 16 ran at 2.5-3.3 steps/s here, while the
+workflow's base does 4,000 steps in 630-690 s (~6 steps/s); the cause is not yet found, so
+read the ratios, not the absolute rates, until it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 32, 64])
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per batch size")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    import torch
+    import yaml
+
+    from csbench.data.manifest import read_manifest
+    from csbench.models.tiny import TinyWhisperSpec, build_tiny_whisper
+    from csbench.models.tokenizer import train_tokenizer
+    from csbench.study import mono_manifest
+    from csbench.train.batches import FeatureStore, make_batch, matrix_language
+    from csbench.train.loop import autocast_dtype, erm_step
+    from csbench.train.pretrain import SPEC_KEYS
+    from csbench.workflow import environment_line
+
+    torch.set_num_threads(args.threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)  # as in every workflow job
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    options = config["local_base"]
+    utterances = [u for lang in config["languages"] for u in read_manifest(REPO / mono_manifest(lang, "train"))]
+    spec = TinyWhisperSpec(**{key: options[key] for key in SPEC_KEYS if key in options})
+    # the base's own tokenizer (trained on every training text): it sets the label lengths
+    tokenizer = train_tokenizer([u.text for u in utterances], options["vocab_size"], spec.window_s)
+    needed = max(args.batch_sizes) * args.steps
+    utterances = utterances[::max(1, len(utterances) // needed)][:needed]
+    dtype = autocast_dtype(torch.device("cpu"), options["mixed_precision"])
+    print(environment_line())
+    print(f"{len(utterances)} utterances, {args.threads} threads, autocast {dtype}")
+    store = FeatureStore(build_tiny_whisper(tokenizer, spec, 0)[1], utterances)
+    store.features(utterances)  # cache every feature before timing
+    rows = []
+    for batch_size in args.batch_sizes:
+        model, processor = build_tiny_whisper(tokenizer, spec, 0)
+        store.processor = processor
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+        batches = [
+            make_batch(store, utterances[i * batch_size:(i + 1) * batch_size], matrix_language)
+            for i in range(args.steps)
+        ]
+        # The untimed first pass meets every label width once: CPU kernels are set up per
+        # input shape, and a long run sees each width many times.
+        for step, batch in enumerate(batches + batches):
+            if step == len(batches):
+                started = time.perf_counter()
+            optimizer.zero_grad(set_to_none=True)
+            erm_step(model, [batch], step, autocast_dtype=dtype)
+            optimizer.step()
+        seconds = time.perf_counter() - started
+        rows.append((batch_size, args.steps / seconds, args.steps * batch_size / seconds))
+    reference = rows[0][2]
+    print(f"| batch | steps/s | utterances/s | utterances/s vs batch {rows[0][0]} |")
+    print("|---|---|---|---|")
+    for batch_size, steps_per_s, utterances_per_s in rows:
+        print(f"| {batch_size} | {steps_per_s:.2f} | {utterances_per_s:.1f} | {utterances_per_s / reference:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
