@@ -12,9 +12,10 @@ data exists (e.g. `make run`, or `snakemake results/data/mono/{en,de,ja,ko}/trai
 
 Measured 2 December 2026 (2 cores, nothing else running; two runs): batch 32 and 64 gave
 1.03x / 1.02x (20 steps each) and 1.34x / 1.32x (12 steps) batch 16's utterances/s, so the
-ratios are noisy at these step counts. Open: batch 16 ran at 2.5-3.3 steps/s here, while the
-workflow's base does 4,000 steps in 630-690 s (~6 steps/s); the cause is not yet found, so
-read the ratios, not the absolute rates, until it is.
+ratios are noisy at these step counts. Batch 16 ran at 2.5-3.3 steps/s, as the workflow's own
+loop did in the same session (`run_finetune`, 80 steps of batch 16: 1.6-2.8 steps/s, ~2.5 on
+cached features), while the workflow's base did 4,000 steps in 630-690 s (~6 steps/s) in
+earlier runs. Open: whether the machine was slower that day or later steps run faster.
 """
 
 from __future__ import annotations
