@@ -3,10 +3,12 @@
 Why: the base's recipe (issue 12) trades steps against batch size. On a 2-core CPU a tiny
 model's step is partly fixed per-op overhead, so a larger batch may cost less than
 proportionally more per step; this measures utterances/s at each batch size on the real
-monolingual training data, with the workflow's kernels (deterministic mode, the config's
-threads and mixed precision), so a recipe change can be priced before it is trained.
-Features are cached and every batch shape met once before timing (as in a long run). Run after the
-data exists (e.g. `make run`, or `snakemake results/data/mono/{en,de,ja,ko}/train.jsonl`):
+monolingual training data, with the workflow's kernels (deterministic mode, 2 threads unless
+--threads, the config's mixed precision), so a recipe change can be priced before it is
+trained. Features are cached and every batch shape met once before timing (as in a long
+run). The step is the loop's own `erm_step` and a plain AdamW step, without the loop's
+gradient clipping, checkpoints and progress lines. Run after the data exists (e.g.
+`make run`, or `snakemake results/data/mono/{en,de,ja,ko}/train.jsonl`):
 
     .venv/bin/python benchmarks/pretrain_throughput.py [--batch-sizes 16 32 64] [--steps 20]
 
@@ -40,12 +42,12 @@ def main() -> None:
     import yaml
 
     from csbench.data.manifest import read_manifest
-    from csbench.models.tiny import TinyWhisperSpec, build_tiny_whisper
+    from csbench.models.tiny import build_tiny_whisper
     from csbench.models.tokenizer import train_tokenizer
     from csbench.study import mono_manifest
     from csbench.train.batches import FeatureStore, make_batch, matrix_language
     from csbench.train.loop import autocast_dtype, erm_step
-    from csbench.train.pretrain import SPEC_KEYS
+    from csbench.train.pretrain import local_base_spec
     from csbench.workflow import environment_line
 
     torch.set_num_threads(args.threads)
@@ -53,7 +55,7 @@ def main() -> None:
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     options = config["local_base"]
     utterances = [u for lang in config["languages"] for u in read_manifest(REPO / mono_manifest(lang, "train"))]
-    spec = TinyWhisperSpec(**{key: options[key] for key in SPEC_KEYS if key in options})
+    spec = local_base_spec(options)
     # the base's own tokenizer (trained on every training text): it sets the label lengths
     tokenizer = train_tokenizer([u.text for u in utterances], options["vocab_size"], spec.window_s)
     needed = max(args.batch_sizes) * args.steps
@@ -61,12 +63,12 @@ def main() -> None:
     dtype = autocast_dtype(torch.device("cpu"), options["mixed_precision"])
     print(environment_line())
     print(f"{len(utterances)} utterances, {args.threads} threads, autocast {dtype}")
-    store = FeatureStore(build_tiny_whisper(tokenizer, spec, 0)[1], utterances)
+    _, processor = build_tiny_whisper(tokenizer, spec, 0)  # the same processor for every model below
+    store = FeatureStore(processor, utterances)
     store.features(utterances)  # cache every feature before timing
     rows = []
     for batch_size in args.batch_sizes:
-        model, processor = build_tiny_whisper(tokenizer, spec, 0)
-        store.processor = processor
+        model, _ = build_tiny_whisper(tokenizer, spec, 0)
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
         batches = [
             make_batch(store, utterances[i * batch_size:(i + 1) * batch_size], matrix_language)

@@ -27,6 +27,12 @@ SPEC_KEYS = (
 )
 
 
+def local_base_spec(options: dict[str, Any]) -> TinyWhisperSpec:
+    """The tiny base's architecture from the `local_base` config section (its other keys are
+    the pretraining recipe); absent keys keep TinyWhisperSpec's defaults."""
+    return TinyWhisperSpec(**{key: options[key] for key in SPEC_KEYS if key in options})
+
+
 def pretrain_local_base(
     train_manifests: list[str],
     dev_manifests: list[str],
@@ -42,7 +48,7 @@ def pretrain_local_base(
 
     train_set = [u for manifest in train_manifests for u in read_manifest(manifest)]
     dev_set = [u for manifest in dev_manifests for u in read_manifest(manifest)]
-    spec = TinyWhisperSpec(**{key: options[key] for key in SPEC_KEYS if key in options})
+    spec = local_base_spec(options)
     checkpoint_dir = Path(checkpoint_dir)
     tokenizer_dir = checkpoint_dir / "tokenizer"
     if tokenizer_dir.exists():  # resuming: reuse the exact tokenizer the checkpoint was trained with
