@@ -6,18 +6,19 @@ proportionally more per step; this measures utterances/s at each batch size on t
 monolingual training data, with the workflow's kernels (deterministic mode, 2 threads unless
 --threads, the config's mixed precision), so a recipe change can be priced before it is
 trained. Features are cached and every batch shape met once before timing (as in a long
-run). The step is the loop's own `erm_step` and a plain AdamW step, without the loop's
+run). The step is the loop's own `erm_step` and its default optimizer's step, without the loop's
 gradient clipping, checkpoints and progress lines. Run after the data exists (e.g.
 `make run`, or `snakemake results/data/mono/{en,de,ja,ko}/train.jsonl`):
 
     .venv/bin/python benchmarks/pretrain_throughput.py [--batch-sizes 16 32 64] [--steps 20]
 
-Measured 2 December 2026 (2 cores, nothing else running; two runs): batch 32 and 64 gave
-1.03x / 1.02x (20 steps each) and 1.34x / 1.32x (12 steps) batch 16's utterances/s, so the
-ratios are noisy at these step counts. Batch 16 ran at 2.5-3.3 steps/s, as the workflow's own
-loop did in the same session (`run_finetune`, 80 steps of batch 16: 1.6-2.8 steps/s, ~2.5 on
-cached features), while the workflow's base did 4,000 steps in 630-690 s (~6 steps/s) in
-earlier runs. Open: whether the machine was slower that day or later steps run faster.
+Measured 3 December 2026 (2 cores, nothing else running, AMX + AVX512-BF16): batch 16 at
+6.33 steps/s with SDPA attention, the foreach AdamW and the deterministic mode's NaN fill of
+new tensors; 10.72 steps/s with what the workflow now uses (eager attention on CPU, fused
+AdamW, no fill: `csbench.train.loop`, `csbench.workflow.set_torch_kernels`); batch 32 gave
+1.13x batch 16's utterances/s. The 2.5-3.3 steps/s measured on 2 December, against ~6 in
+earlier base jobs, came from that day's slower machine (bf16 matmul 355 GFLOP/s against
+1,293 today, 1024x1024 on 2 threads): the benchmark and the workflow's loop agreed that day.
 """
 
 from __future__ import annotations
@@ -46,12 +47,11 @@ def main() -> None:
     from csbench.models.tokenizer import train_tokenizer
     from csbench.study import mono_manifest
     from csbench.train.batches import FeatureStore, make_batch, matrix_language
-    from csbench.train.loop import autocast_dtype, erm_step
+    from csbench.train.loop import autocast_dtype, default_optimizer, erm_step, use_cpu_training_attention
     from csbench.train.pretrain import local_base_spec
-    from csbench.workflow import environment_line
+    from csbench.workflow import environment_line, set_torch_kernels
 
-    torch.set_num_threads(args.threads)
-    torch.use_deterministic_algorithms(True, warn_only=True)  # as in every workflow job
+    set_torch_kernels(args.threads)  # as in every workflow job
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     options = config["local_base"]
     utterances = [u for lang in config["languages"] for u in read_manifest(REPO / mono_manifest(lang, "train"))]
@@ -69,7 +69,8 @@ def main() -> None:
     rows = []
     for batch_size in args.batch_sizes:
         model, _ = build_tiny_whisper(tokenizer, spec, 0)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+        use_cpu_training_attention(model, torch.device("cpu"))
+        optimizer = default_optimizer(list(model.parameters()), 1e-4)
         batches = [
             make_batch(store, utterances[i * batch_size:(i + 1) * batch_size], matrix_language)
             for i in range(args.steps)

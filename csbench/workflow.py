@@ -45,13 +45,7 @@ def run_job(snakemake: Any, work: Callable[[Any], None]) -> None:
     # cuBLAS is deterministic only with a fixed workspace (PyTorch's reproducibility notes).
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     if "torch" in sys.modules:  # a torch job: its script imported its csbench modules already
-        import torch
-
-        torch.set_num_threads(threads)
-        # Same config, same numbers: with more than one thread some CPU kernels reduce in a
-        # run-dependent order (measured: 30 fine-tuning steps on 2 threads gave different
-        # weights run to run, bit-identical ones in this mode).
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        set_torch_kernels(threads)
     logger.info("rule %s, wildcards %s, threads %d", snakemake.rule, dict(snakemake.wildcards), threads)
     if "torch" in sys.modules:
         logger.info("%s", environment_line())
@@ -68,6 +62,22 @@ def run_job(snakemake: Any, work: Callable[[Any], None]) -> None:
             lease.release()
     logger.info("done")
     logger.info("%s %s", JOB_RECORD_PREFIX, json.dumps(job_record(snakemake.rule, threads, gpus)))
+
+
+def set_torch_kernels(threads: int) -> None:
+    """The thread count and kernel modes of every torch job (and of the benchmarks that
+    price a job's work, so they time the same kernels)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    # Same config, same numbers: with more than one thread some CPU kernels reduce in a
+    # run-dependent order (measured: 30 fine-tuning steps on 2 threads gave different
+    # weights run to run, bit-identical ones in this mode).
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    # That mode also fills every new tensor with NaN, a debugging aid for reads of
+    # uninitialized memory that changes no result of correct code and cost ~7 % of a
+    # training step of the tiny base (profiled: ~600 fill_ calls a step).
+    torch.utils.deterministic.fill_uninitialized_memory = False
 
 
 #: The libraries whose versions decide a torch job's numbers (kernels, model code, tokenizer).
@@ -96,7 +106,30 @@ def environment_line() -> str:
     bf16 = [flag for flag, present in (("amx", torch.cpu._is_amx_tile_supported()),
                                        ("avx512_bf16", torch.cpu._is_avx512_bf16_supported())) if present]
     device = f"; cuda {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
-    return f"environment: {packages}; cpu {cpu}, bf16 {'+'.join(bf16) or 'emulated'}{device}"
+    speed = ", ".join(f"{name} {rate:.0f}" for name, rate in matmul_speed().items())
+    return (f"environment: {packages}; cpu {cpu}, bf16 {'+'.join(bf16) or 'emulated'}; "
+            f"matmul GFLOP/s {speed}{device}")
+
+
+def matmul_speed(size: int = 1024, repeats: int = 5) -> dict[str, float]:
+    """GFLOP/s of a square matmul on this job's CPU threads, in fp32 and bf16 (~0.1 s).
+
+    Why: the same 2-core machine type has run the base's 4,000 steps at 2.5 and at 6 steps/s
+    on different days (bf16 matmul 355 and 1,293 GFLOP/s); a log that records the machine's
+    speed tells a slow run on a slow host from a slow change in the code.
+    """
+    import torch
+
+    rates = {}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        generator = torch.Generator().manual_seed(0)
+        a, b = (torch.rand(size, size, generator=generator).to(dtype) for _ in range(2))
+        a @ b  # warm-up: the first call sets the kernel up
+        started = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        rates[name] = 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
+    return rates
 
 
 #: Marks the one JSON line per log that `csbench.report.timing` reads.

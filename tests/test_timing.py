@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,6 +66,7 @@ def test_every_torch_job_names_its_numerical_environment(micro_study: Path) -> N
         assert len(lines) == 1, log
         assert f"torch {torch.__version__}," in lines[0] and "transformers " in lines[0]
         assert f"cpu {torch.backends.cpu.get_cpu_capability()}," in lines[0]
+        assert re.search(r"matmul GFLOP/s fp32 [1-9]\d*, bf16 [1-9]\d*", lines[0]), lines[0]
 
 
 @pytest.mark.workflow

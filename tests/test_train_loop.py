@@ -266,3 +266,24 @@ def test_a_near_time_limit_stops_with_a_checkpoint_and_the_rerun_resumes_exactly
     assert resumed_history == history
     for (name, a), (_, b) in zip(uninterrupted.named_parameters(), resumed.named_parameters(), strict=True):
         assert torch.equal(a, b), name
+
+
+@pytest.mark.parametrize("mode", ["full", "lora"])
+def test_cpu_training_attention_is_eager_and_computes_the_same_loss(tiny_base, speech, mode) -> None:
+    """Training on a CPU swaps SDPA for eager attention (speed); the loss must not notice."""
+    from csbench.train.batches import FeatureStore, make_batch, matrix_language
+    from csbench.train.finetune import LoraSettings, prepare
+    from csbench.train.loop import use_cpu_training_attention
+
+    model, processor = load_whisper(tiny_base), load_processor(tiny_base)
+    model, _ = prepare(model, mode, LoraSettings())
+    inner = model.get_base_model() if mode == "lora" else model
+    assert inner.config._attn_implementation == "sdpa"
+    utterances = read_manifest(speech["train"])[:4]
+    batch = make_batch(FeatureStore(processor, utterances), utterances, matrix_language)
+    with torch.no_grad():
+        sdpa = model(input_features=batch.input_features, labels=batch.labels).loss
+        use_cpu_training_attention(model, torch.device("cpu"))
+        assert inner.config._attn_implementation == "eager"
+        eager = model(input_features=batch.input_features, labels=batch.labels).loss
+    assert torch.allclose(sdpa, eager, atol=1e-5), (float(sdpa), float(eager))

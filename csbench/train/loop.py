@@ -138,6 +138,31 @@ def _check_finite(loss: torch.Tensor, batches: list[Batch], step: int | None = N
         )
 
 
+def default_optimizer(
+    params: list[torch.nn.Parameter], learning_rate: float, weight_decay: float = 0.0
+) -> torch.optim.Optimizer:
+    """AdamW, fused: one kernel for all parameters instead of a dozen per tensor (1.13x more
+    steps per second on the tiny base, 2 CPU threads)."""
+    return torch.optim.AdamW(params, lr=learning_rate, weight_decay=weight_decay, fused=True)
+
+
+def use_cpu_training_attention(model: torch.nn.Module, device: torch.device) -> None:
+    """On a CPU, switch the model's attention from SDPA to transformers' eager implementation.
+
+    Why: the backward pass of PyTorch's CPU flash attention (what SDPA dispatches to) is slow
+    for these shapes; profiled on the tiny base (batch 16, bf16 autocast, 2 threads, torch
+    2.13) it took 8.9 ms a call, 9x its forward and a third of the step, while eager
+    attention's matmuls run on the same bf16 kernels as the rest of the model (1.3x more steps
+    per second). On a GPU SDPA stays: its kernels are fast and eager attention's memory grows
+    with the square of the sequence (a real Whisper's 1,500 encoder positions).
+    """
+    if device.type != "cpu":
+        return
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model  # a peft model wraps it
+    if hasattr(inner, "set_attn_implementation") and inner.config._attn_implementation != "eager":
+        inner.set_attn_implementation("eager")
+
+
 def _rng_state() -> dict:
     return {"python": random.getstate(), "torch": torch.get_rng_state()}
 
@@ -171,7 +196,7 @@ def train(
     optimizer = (
         optimizer_factory(trainable)
         if optimizer_factory
-        else torch.optim.AdamW(trainable, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+        else default_optimizer(trainable, settings.learning_rate, settings.weight_decay)
     )
     scheduler = get_linear_schedule_with_warmup(optimizer, settings.warmup_steps, settings.steps)
     start, history = 0, []
@@ -187,6 +212,7 @@ def train(
             method_state.load_state_dict(state["method"])
         start, history = state["step"], state["history"]
         logger.info("resumed from %s at step %d of %d", checkpoint_dir, start, settings.steps)
+    use_cpu_training_attention(model, device)
     model.train()
     bar = LoggedProgress(total=settings.steps, initial=start, desc=description, unit="step")
     slowest_step = 0.0
