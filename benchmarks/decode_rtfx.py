@@ -8,7 +8,9 @@ utterance. This runs both on the same model, the same utterances, the same greed
 and the same language tokens, in one process, and prints their RTFx (audio seconds per wall
 second, decoding only, after a warm-up, audio already in memory: Open ASR Leaderboard
 practice) side by side with their ratio. Runs alternate between the two methods and the
-median is reported, so a background load slows both alike.
+median is reported, so a background load slows both alike. ``--precisions fp32 bf16`` runs
+both methods at each weights' dtype (csbench's ``evaluate.precision``), so the gain of
+batching and the gain of bf16 are read apart.
 
 Usage (from the repository root)::
 
@@ -84,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-new-tokens", type=int, default=96)
     parser.add_argument("--language-mode", default="matrix", choices=("matrix", "first", "auto"))
+    parser.add_argument("--precisions", nargs="+", default=["fp32"], choices=("fp32", "bf16"),
+                        help="weights' dtypes to run both methods at (evaluate.precision); the first is the reference")
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs per method; median reported")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     parser.add_argument("--device", default="cpu")
@@ -95,33 +99,58 @@ def main(argv: list[str] | None = None) -> int:
     from transformers import pipeline
     from transformers.utils import logging as hf_logging
 
+    from csbench.models.decode import decode_dtype
     from csbench.models.loading import load_processor, load_whisper
 
     hf_logging.set_verbosity_error()  # the pipeline's per-call notices would swamp the table
+    device = torch.device(args.device)
     with tempfile.TemporaryDirectory(prefix="decode-rtfx-") as scratch:
         model_dir, manifest = args.model, args.manifest
         if model_dir is None or manifest is None:
             built_model, built_manifest = synthetic_setup(Path(scratch), args.utterances, args.seed)
             model_dir, manifest = model_dir or built_model, manifest or built_manifest
         utterances = read_manifest(manifest)[: args.utterances]
-        device = torch.device(args.device)
-        model, processor = load_whisper(model_dir, device), load_processor(model_dir)
-        asr = pipeline("automatic-speech-recognition", model=model, tokenizer=processor.tokenizer,
-                       feature_extractor=processor.feature_extractor, device=device)
+        processor = load_processor(model_dir)
         audio = {u.id: u.load_audio() for u in utterances}
         audio_s = sum(len(samples) for samples in audio.values()) / 16_000
-        batched_walls, pipeline_walls = [], []
+        # One model copy per dtype: casting one model back and forth would round its weights.
+        runs = []
+        for precision in args.precisions:
+            dtype = decode_dtype(device, precision)
+            model = load_whisper(model_dir, device).to(dtype)
+            asr = pipeline("automatic-speech-recognition", model=model, tokenizer=processor.tokenizer,
+                           feature_extractor=processor.feature_extractor, device=device, dtype=dtype)
+            runs.append({"precision": precision, "dtype": dtype, "model": model, "asr": asr,
+                         "batched_walls": [], "pipeline_walls": []})
         for _ in range(args.repeats):
-            batched, timing = transcribe(model, processor, utterances, args.language_mode, args.batch_size,
-                                         args.max_new_tokens, device)
-            batched_walls.append(timing["wall_s"])
-            single, wall = pipeline_decode(asr, utterances, audio, args.language_mode, args.max_new_tokens)
-            pipeline_walls.append(wall)
-    batched_wall, pipeline_wall = statistics.median(batched_walls), statistics.median(pipeline_walls)
-    same = sum(batched[u.id].strip() == single[u.id].strip() for u in utterances)
+            for run in runs:
+                run["batched"], timing = transcribe(run["model"], processor, utterances, args.language_mode,
+                                                    args.batch_size, args.max_new_tokens, device, run["dtype"])
+                run["batched_walls"].append(timing["wall_s"])
+                run["single"], wall = pipeline_decode(run["asr"], utterances, audio, args.language_mode,
+                                                      args.max_new_tokens)
+                run["pipeline_walls"].append(wall)
+    reference = runs[0]
+    reference_pipeline = statistics.median(reference["pipeline_walls"])
+    rows = []
+    for run in runs:
+        batched_wall, pipeline_wall = statistics.median(run["batched_walls"]), statistics.median(run["pipeline_walls"])
+        rows.append({
+            "precision": run["precision"],
+            "dtype": str(run["dtype"]).removeprefix("torch."),
+            "batched_wall_s": batched_wall,
+            "batched_rtfx": audio_s / batched_wall,
+            "pipeline_wall_s": pipeline_wall,
+            "pipeline_rtfx": audio_s / pipeline_wall,
+            "ratio": pipeline_wall / batched_wall,
+            "ratio_vs_reference_pipeline": reference_pipeline / batched_wall,
+            "identical_hypotheses": sum(run["batched"][u.id].strip() == run["single"][u.id].strip() for u in utterances),
+            "identical_to_reference_batched": sum(
+                run["batched"][u.id].strip() == reference["batched"][u.id].strip() for u in utterances),
+        })
     numbers = {
         "model": str(args.model or "tiny random Whisper (default local-base size)"),
-        "parameters": sum(p.numel() for p in model.parameters()),
+        "parameters": sum(p.numel() for p in reference["model"].parameters()),
         "utterances": len(utterances),
         "audio_s": audio_s,
         "device": str(device),
@@ -129,22 +158,25 @@ def main(argv: list[str] | None = None) -> int:
         "batch_size": args.batch_size,
         "max_new_tokens": args.max_new_tokens,
         "repeats": args.repeats,
-        "batched_wall_s": batched_wall,
-        "batched_rtfx": audio_s / batched_wall,
-        "pipeline_wall_s": pipeline_wall,
-        "pipeline_rtfx": audio_s / pipeline_wall,
-        "ratio": pipeline_wall / batched_wall,
-        "identical_hypotheses": same,
+        "runs": rows,
     }
     print(f"model: {numbers['model']} ({numbers['parameters'] / 1e6:.2f} M parameters), {len(utterances)} "
           f"utterances, {audio_s:.1f} s of audio, device {device}, {numbers['threads']} threads, "
           f"median of {args.repeats} alternating runs")
-    print(f"{'method':<44}{'wall s':>9}{'RTFx':>9}")
-    print(f"{f'csbench batched (batch size {args.batch_size})':<44}{batched_wall:>9.2f}{numbers['batched_rtfx']:>9.1f}")
-    print(f"{'transformers pipeline, one utterance a call':<44}{pipeline_wall:>9.2f}{numbers['pipeline_rtfx']:>9.1f}")
-    verdict = "meets" if numbers["ratio"] >= TARGET_RATIO else "BELOW"
-    print(f"speed-up (batched RTFx / pipeline RTFx): {numbers['ratio']:.2f}x ({verdict} the {TARGET_RATIO:.0f}x target)")
-    print(f"identical hypotheses: {same}/{len(utterances)}")
+    print(f"{'method':<52}{'wall s':>9}{'RTFx':>9}")
+    for row in rows:
+        print(f"{f'csbench batched (batch size {args.batch_size}), ' + row['dtype']:<52}"
+              f"{row['batched_wall_s']:>9.2f}{row['batched_rtfx']:>9.1f}")
+        print(f"{'transformers pipeline, one utterance a call, ' + row['dtype']:<52}"
+              f"{row['pipeline_wall_s']:>9.2f}{row['pipeline_rtfx']:>9.1f}")
+    for row in rows:
+        verdict = "meets" if row["ratio"] >= TARGET_RATIO else "BELOW"
+        print(f"{row['dtype']}: batched / pipeline at the same dtype {row['ratio']:.2f}x ({verdict} the "
+              f"{TARGET_RATIO:.0f}x target); identical hypotheses {row['identical_hypotheses']}/{len(utterances)}")
+        if row is not rows[0]:
+            print(f"{row['dtype']}: batched against the {rows[0]['dtype']} pipeline "
+                  f"{row['ratio_vs_reference_pipeline']:.2f}x; hypotheses identical to {rows[0]['dtype']} batched "
+                  f"{row['identical_to_reference_batched']}/{len(utterances)}")
     if args.json:
         args.json.write_text(json.dumps(numbers, indent=2) + "\n", encoding="utf-8")
     return 0

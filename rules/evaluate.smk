@@ -33,6 +33,7 @@ rule evaluate:
         batch_size=config["evaluate"]["batch_size"],
         language=config["evaluate"]["language"],
         max_new_tokens=config["evaluate"]["max_new_tokens"],
+        precision=config["evaluate"]["precision"],
         device=config["device"],
     script:
         "../scripts/evaluate.py"

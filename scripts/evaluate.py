@@ -29,6 +29,7 @@ def work(smk) -> None:
             batch_size=int(smk.params.batch_size),
             max_new_tokens=int(smk.params.max_new_tokens),
             device_name=smk.params.device,
+            precision=smk.params.precision,
         ),
         model_inputs=[str(path) for key in ("base", "model_file", "members") for path in _files(smk.input, key)],
         cache_dir=smk.params.cache_dir,

@@ -187,8 +187,8 @@ def test_library_defaults_equal_the_schema_defaults() -> None:
     )
     evaluate = _schema_defaults("evaluate")
     decode = DecodeSettings()
-    assert (decode.language_mode, decode.batch_size, decode.max_new_tokens) == (
-        evaluate["language"], evaluate["batch_size"], evaluate["max_new_tokens"]
+    assert (decode.language_mode, decode.batch_size, decode.max_new_tokens, decode.precision) == (
+        evaluate["language"], evaluate["batch_size"], evaluate["max_new_tokens"], evaluate["precision"]
     )
     local_base = _schema_defaults("local_base")
     spec = field_defaults(TinyWhisperSpec)

@@ -152,3 +152,31 @@ def test_a_killed_evaluation_resumes_within_the_pair_and_loses_at_most_one_batch
     (tmp_path / "half" / "en-ko.journal.jsonl").write_text(
         json.dumps({"fingerprint": "other"}) + "\n" + json.dumps(wrong) + "\n")
     assert rerun("half")["timing"]["resumed_utterances"] == 0
+
+
+def test_bf16_decoding_where_native_and_fp32_elsewhere(tiny_base, speech, tmp_path) -> None:
+    """evaluate.precision: bf16 casts the weights where the CPU computes bf16 natively, records
+    the dtype in the predictions, and is part of the cache fingerprint (a change decodes again)."""
+    import torch
+
+    from csbench.errors import ConfigError
+    from csbench.models.decode import decode_dtype
+    from csbench.models.loading import has_native_bf16
+
+    cpu = torch.device("cpu")
+    assert decode_dtype(cpu, "auto") == decode_dtype(cpu, "fp32") == torch.float32
+    expected = torch.bfloat16 if has_native_bf16(cpu) else torch.float32
+    assert decode_dtype(cpu, "bf16") == expected
+    with pytest.raises(ConfigError, match="evaluate.precision"):
+        decode_dtype(cpu, "fp8")
+    tests = {"en-ko": str(speech["test"])}
+    outputs = {"en-ko": str(tmp_path / "en-ko.json")}
+    run = dict(model_inputs=[str(tiny_base)], cache_dir=str(tmp_path / "cache"))
+    fp32 = DecodeSettings(max_new_tokens=8, device_name="cpu")
+    assert evaluate_pairs("base", "base", str(tiny_base), None, tests, outputs, fp32, **run) == {"en-ko": True}
+    assert json.loads((tmp_path / "en-ko.json").read_text())["dtype"] == "float32"
+    bf16 = DecodeSettings(max_new_tokens=8, device_name="cpu", precision="bf16")
+    assert evaluate_pairs("base", "base", str(tiny_base), None, tests, outputs, bf16, **run) == {"en-ko": True}
+    data = json.loads((tmp_path / "en-ko.json").read_text())
+    assert data["dtype"] == str(expected).removeprefix("torch.")
+    assert len(data["utterances"]) == len(read_manifest(speech["test"]))

@@ -17,13 +17,11 @@ import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import torch
-
 from csbench.data.manifest import read_manifest
 from csbench.evaluate.journal import DecodeJournal
 from csbench.evaluate.materialize import materialize
 from csbench.io import read_json, stat_fingerprint, write_json
-from csbench.models.decode import transcribe
+from csbench.models.decode import decode_dtype, transcribe
 from csbench.models.loading import resolve_device
 
 logger = logging.getLogger(__name__)
@@ -37,6 +35,7 @@ class DecodeSettings:
     batch_size: int = 32
     max_new_tokens: int = 96
     device_name: str = "auto"
+    precision: str = "auto"
 
 
 def evaluate_pairs(
@@ -56,7 +55,7 @@ def evaluate_pairs(
     members) for the cache fingerprint; without `cache_dir` nothing is cached.
     """
     device = resolve_device(settings.device_name)
-    dtype = torch.float16 if device.type == "cuda" else torch.float32
+    dtype = decode_dtype(device, settings.precision)
     model = processor = None
     decoded: dict[str, bool] = {}
     for pair, manifest in tests.items():

@@ -26,6 +26,14 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def has_native_bf16(device: torch.device) -> bool:
+    """Whether `device` computes bf16 in hardware: a CUDA GPU with bf16 (Ampere or newer) or a
+    CPU with AVX512-BF16 or AMX. Elsewhere bf16 is emulated and slower than fp32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+
+
 def _check_architecture(source: str) -> None:
     try:
         config = AutoConfig.from_pretrained(source)

@@ -30,6 +30,7 @@ import torch
 from transformers import get_linear_schedule_with_warmup
 
 from csbench.errors import NonFiniteLossError, OutOfMemoryError, TrainingInterrupted
+from csbench.models.loading import has_native_bf16
 from csbench.progress import LoggedProgress
 from csbench.train.batches import Batch
 from csbench.train.checkpoint import load_checkpoint, save_checkpoint
@@ -84,11 +85,7 @@ def autocast_dtype(device: torch.device, mixed_precision: str) -> torch.dtype | 
     """
     if mixed_precision != "bf16":
         return None
-    if device.type == "cuda":
-        native = torch.cuda.is_bf16_supported()
-    else:
-        native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-    if not native:
+    if not has_native_bf16(device):
         logger.warning("mixed_precision bf16: this %s has no native bf16; training in fp32", device.type)
         return None
     return torch.bfloat16
