@@ -287,3 +287,19 @@ def test_cpu_training_attention_is_eager_and_computes_the_same_loss(tiny_base, s
         assert inner.config._attn_implementation == "eager"
         eager = model(input_features=batch.input_features, labels=batch.labels).loss
     assert torch.allclose(sdpa, eager, atol=1e-5), (float(sdpa), float(eager))
+
+
+def test_a_long_encoder_keeps_sdpa_attention_on_cpu() -> None:
+    """A real Whisper's 1,500 encoder positions train faster in SDPA than in eager attention."""
+    from transformers import WhisperConfig, WhisperForConditionalGeneration
+
+    from csbench.train.loop import EAGER_ATTENTION_MAX_POSITIONS, use_cpu_training_attention
+
+    config = WhisperConfig(d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+                           decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, vocab_size=64,
+                           pad_token_id=0, bos_token_id=1, eos_token_id=2, decoder_start_token_id=1,
+                           max_source_positions=1500)
+    assert config.max_source_positions > EAGER_ATTENTION_MAX_POSITIONS
+    model = WhisperForConditionalGeneration(config)
+    use_cpu_training_attention(model, torch.device("cpu"))
+    assert model.config._attn_implementation == "sdpa"
