@@ -14,9 +14,9 @@ gradient clipping, checkpoints and progress lines. Run after the data exists (e.
 
 Measured 3 December 2026 (2 cores, nothing else running, AMX + AVX512-BF16): batch 16 at
 6.33 steps/s with SDPA attention, the foreach AdamW and the deterministic mode's NaN fill of
-new tensors; 10.72 steps/s with what the workflow now uses (eager attention on CPU, fused
-AdamW, no fill: `csbench.train.loop`, `csbench.workflow.set_torch_kernels`); batch 32 gave
-1.13x batch 16's utterances/s. The 2.5-3.3 steps/s measured on 2 December, against ~6 in
+new tensors; 10.72 steps/s with what the workflow now uses (eager attention on CPU for a
+short encoder, fused AdamW, no fill: `csbench.train.loop`, `csbench.workflow.set_torch_kernels`);
+batch 32 gave 1.13x batch 16's utterances/s. The 2.5-3.3 steps/s measured on 2 December, against ~6 in
 earlier base jobs, came from that day's slower machine (bf16 matmul 355 GFLOP/s against
 1,293 today, 1024x1024 on 2 threads): the benchmark and the workflow's loop agreed that day.
 """

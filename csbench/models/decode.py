@@ -49,9 +49,10 @@ def decode_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
     """The dtype the model's weights are cast to for decoding under evaluate.precision.
 
     Why bf16 is offered: a real Whisper's 30-second encoder window is compute-bound on a CPU,
-    and bf16 on AMX runs those matmuls ~3x faster (whisper-base, 16 utterances, 2 threads:
-    RTFx 4.7 -> 13); it changes hypotheses (8 of those 16 differed), so it is a setting, never
-    a silent default, and every model of a study is decoded at the one precision.
+    and bf16 on AMX runs those matmuls ~3x faster (whisper-base on 16 de-en test utterances,
+    2 threads, `benchmarks/decode_rtfx.py`: RTFx 5.6 -> 15.9); it changes hypotheses (2 of
+    those 16; 8 of 16 on another draw of de-en), so it is a setting, never a silent default,
+    and every model of a study is decoded at the one precision.
     """
     if precision not in DECODE_PRECISIONS:
         raise ConfigError(f"unknown evaluate.precision {precision!r}; expected one of {DECODE_PRECISIONS}")
