@@ -111,24 +111,35 @@ def environment_line() -> str:
             f"matmul GFLOP/s {speed}{device}")
 
 
-def matmul_speed(size: int = 1024, repeats: int = 5) -> dict[str, float]:
-    """GFLOP/s of a square matmul on this job's CPU threads, in fp32 and bf16 (~0.1 s).
+def matmul_speed(size: int = 1024, budget_s: float = 0.05) -> dict[str, float]:
+    """GFLOP/s of a square matmul on this job's CPU threads, in fp32 and bf16 (~0.1-0.2 s).
 
     Why: the same 2-core machine type has run the base's 4,000 steps at 2.5 and at 6 steps/s
     on different days (bf16 matmul 355 and 1,293 GFLOP/s); a log that records the machine's
     speed tells a slow run on a slow host from a slow change in the code.
+
+    Timed for `budget_s` per dtype, not for a fixed count: where bf16 is emulated (an AVX2
+    CPU without AVX512-BF16 or AMX: ~1 GFLOP/s) five 1024² products took ~15 s, paid by every
+    torch job. A 256² probe comes first; a dtype too slow for one `size`² product in 0.1 s
+    is reported at the probe's size.
     """
     import torch
 
+    def rate(dtype: torch.dtype, n: int, budget: float) -> float:
+        generator = torch.Generator().manual_seed(0)
+        a, b = (torch.rand(n, n, generator=generator).to(dtype) for _ in range(2))
+        a @ b  # warm-up: the first call sets the kernel up
+        count, started = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - started) < budget or count == 0:
+            a @ b
+            count += 1
+        return 2 * n**3 * count / elapsed / 1e9
+
     rates = {}
     for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
-        generator = torch.Generator().manual_seed(0)
-        a, b = (torch.rand(size, size, generator=generator).to(dtype) for _ in range(2))
-        a @ b  # warm-up: the first call sets the kernel up
-        started = time.perf_counter()
-        for _ in range(repeats):
-            a @ b
-        rates[name] = 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
+        probe = rate(dtype, 256, budget_s / 5)
+        fits = 2 * size**3 / (probe * 1e9) <= 0.1
+        rates[name] = rate(dtype, size, budget_s) if fits else probe
     return rates
 
 
@@ -137,8 +148,16 @@ JOB_RECORD_PREFIX = "csbench-job"
 
 
 def job_record(rule: str, threads: int, gpus: int = 0) -> dict[str, Any]:
-    """This job's timing record: its process's start (imports included) and now."""
-    return {"rule": rule, "threads": threads, "gpus": gpus, "started": process_start_time(), "ended": time.time()}
+    """This job's timing record: its process's start (imports included), now, and the CPU
+    seconds it used (its own and its finished children's, user + system).
+
+    Why CPU seconds: `threads` is what Snakemake reserved, not what the job kept busy; CPU
+    seconds over wall seconds says how many cores it used, so a run's idle cores show up.
+    """
+    cpu = os.times()
+    cpu_seconds = cpu.user + cpu.system + cpu.children_user + cpu.children_system
+    return {"rule": rule, "threads": threads, "gpus": gpus, "started": process_start_time(), "ended": time.time(),
+            "cpu_s": round(cpu_seconds, 2)}
 
 
 def process_start_time() -> float:
