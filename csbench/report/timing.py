@@ -2,16 +2,25 @@
 
 Every csbench job ends its log with a `csbench-job` record (see `csbench.workflow`): rule,
 threads, the start of its process (imports and model loading count, as they do for the
-user) and its end. Snakemake's benchmark files add memory but no start times, so wall
-time per stage (the union of its jobs' intervals, what a user waits for) and the number of
-threads running at once can only come from these records.
+user), its end and the CPU seconds it used. Snakemake's benchmark files add memory but no
+start times, so wall time per stage (the union of its jobs' intervals, what a user waits
+for), the number of threads running at once and the cores left idle can only come from
+these records.
 
-Run after a study: `python -m csbench.report.timing [results]` prints Markdown tables.
+Idle cores are counted two ways: threads *held* (what Snakemake reserved; a core no job
+holds is one the scheduler left idle) and cores *used* (CPU seconds over wall seconds; a
+2-thread job that uses 1.4 cores wastes 0.6 of one). The profile over the run spreads each
+job's CPU seconds evenly over its interval, an approximation within a job.
+
+Run after a study: `python -m csbench.report.timing [results] [--cores N]` prints Markdown
+(N defaults to this machine's CPU count, the capacity the utilization is measured against).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +42,15 @@ STAGES: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class JobRecord:
-    """One finished job: which rule, its log, how many threads, when it ran."""
+    """One finished job: which rule, its log, how many threads, when it ran, its CPU seconds
+    (None in records written before csbench kept them)."""
 
     rule: str
     log: str
     threads: int
     started: float
     ended: float
+    cpu_seconds: float | None = None
 
     @property
     def seconds(self) -> float:
@@ -61,7 +72,8 @@ def read_job_records(results: str | Path) -> list[JobRecord]:
             _, marker, payload = line.partition(f"{JOB_RECORD_PREFIX} ")
             if marker:
                 data = json.loads(payload)
-                records.append(JobRecord(data["rule"], str(log), int(data["threads"]), data["started"], data["ended"]))
+                records.append(JobRecord(data["rule"], str(log), int(data["threads"]), data["started"], data["ended"],
+                                         data.get("cpu_s")))
     return records
 
 
@@ -107,22 +119,67 @@ def peak_threads(records: list[JobRecord], tolerance_s: float = OVERLAP_TOLERANC
     return peak, peak_jobs
 
 
+def _cores_used(records: list[JobRecord]) -> str:
+    """CPU seconds over wall seconds of `records`, or '–' where a record lacks CPU seconds."""
+    if any(r.cpu_seconds is None for r in records):
+        return "–"
+    seconds = sum(r.seconds for r in records)
+    return f"{sum(r.cpu_seconds for r in records) / seconds:.2f}" if seconds > 0 else "–"
+
+
 def _row(name: str, records: list[JobRecord]) -> list[str]:
     seconds = [r.seconds for r in records]
     wall = union_seconds([(r.started, r.ended) for r in records])
     return [name, str(len(records)), f"{wall:.0f}", f"{sum(seconds):.0f}", f"{sum(seconds) / len(seconds):.1f}",
-            f"{max(seconds):.1f}"]
+            f"{max(seconds):.1f}", _cores_used(records)]
 
 
-def timing_tables(records: list[JobRecord]) -> str:
-    """Markdown: the run's span, then time per stage and per rule."""
+def utilization_profile(records: list[JobRecord], slices: int = 10) -> list[tuple[float, float | None]]:
+    """Mean threads held and mean cores used in each of `slices` equal parts of the run's span.
+
+    Cores used spreads each job's CPU seconds evenly over its interval (None when a record
+    lacks them).
+    """
+    first, last = min(r.started for r in records), max(r.ended for r in records)
+    width = (last - first) / slices
+    with_cpu = all(r.cpu_seconds is not None for r in records)
+    profile = []
+    for index in range(slices):
+        low, high = first + index * width, first + (index + 1) * width
+        held = used = 0.0
+        for r in records:
+            inside = max(0.0, min(r.ended, high) - max(r.started, low))
+            held += r.threads * inside
+            if with_cpu and r.seconds > 0:
+                used += r.cpu_seconds * inside / r.seconds
+        profile.append((held / width, used / width if with_cpu else None) if width > 0 else (0.0, None))
+    return profile
+
+
+def timing_tables(records: list[JobRecord], cores: int | None = None) -> str:
+    """Markdown: the run's span and idle cores, the profile over the run, then time per stage
+    and per rule. `cores` is the capacity utilization is measured against (None: not shown)."""
     if not records:
         return "no job records found (run the workflow first)\n"
-    header = "| {} | jobs | wall s | job s (sum) | mean job s | max job s |\n|---|---|---|---|---|---|\n"
+    header = ("| {} | jobs | wall s | job s (sum) | mean job s | max job s | cores used |\n"
+              "|---|---|---|---|---|---|---|\n")
     span = max(r.ended for r in records) - min(r.started for r in records)
     peak, _ = peak_threads(records)
-    lines = [f"{len(records)} jobs, first start to last end {span:.0f} s ({span / 60:.1f} min); "
-             f"at most {peak} threads at once\n\n", header.format("stage")]
+    summary = (f"{len(records)} jobs, first start to last end {span:.0f} s ({span / 60:.1f} min); "
+               f"at most {peak} threads at once")
+    if cores and span > 0:
+        held = sum(r.threads * r.seconds for r in records) / (span * cores)
+        summary += f"; of {cores} cores over the span, threads held {held:.0%}"
+        if all(r.cpu_seconds is not None for r in records):
+            summary += f", cores used {sum(r.cpu_seconds for r in records) / (span * cores):.0%}"
+    lines = [summary + "\n\n"]
+    profile = utilization_profile(records)
+    lines += ["| tenth of the span | " + " | ".join(str(i + 1) for i in range(len(profile))) + " |\n",
+              "|---|" + "---|" * len(profile) + "\n",
+              "| threads held | " + " | ".join(f"{held:.1f}" for held, _ in profile) + " |\n"]
+    if profile[0][1] is not None:
+        lines.append("| cores used | " + " | ".join(f"{used:.1f}" for _, used in profile) + " |\n")
+    lines += ["\n", header.format("stage")]
     order = [*STAGES, "other"]
     by_stage = {stage: [r for r in records if stage_of(r.rule) == stage] for stage in order}
     lines += ["| " + " | ".join(_row(stage, rows)) + " |\n" for stage, rows in by_stage.items() if rows]
@@ -133,8 +190,12 @@ def timing_tables(records: list[JobRecord]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    sys.stdout.write(timing_tables(read_job_records(args[0] if args else "results")))
+    parser = argparse.ArgumentParser(prog="python -m csbench.report.timing", description=__doc__.splitlines()[0])
+    parser.add_argument("results", nargs="?", default="results")
+    parser.add_argument("--cores", type=int, default=os.cpu_count(),
+                        help="the capacity utilization is measured against (default: this machine's CPUs)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    sys.stdout.write(timing_tables(read_job_records(args.results), args.cores))
 
 
 if __name__ == "__main__":
