@@ -119,7 +119,7 @@ def matmul_speed(size: int = 1024, budget_s: float = 0.05) -> dict[str, float]:
     speed tells a slow run on a slow host from a slow change in the code.
 
     Timed for `budget_s` per dtype, not for a fixed count: where bf16 is emulated (an AVX2
-    CPU without AVX512-BF16 or AMX: ~1 GFLOP/s) five 1024² products took ~15 s, paid by every
+    CPU without AVX512-BF16 or AMX: ~2 GFLOP/s) five 1024² products took ~15 s, paid by every
     torch job. A 256² probe comes first; a dtype too slow for one `size`² product in 0.1 s
     is reported at the probe's size.
     """
