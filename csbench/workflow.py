@@ -106,7 +106,9 @@ def environment_line() -> str:
     bf16 = [flag for flag, present in (("amx", torch.cpu._is_amx_tile_supported()),
                                        ("avx512_bf16", torch.cpu._is_avx512_bf16_supported())) if present]
     device = f"; cuda {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
-    speed = ", ".join(f"{name} {rate:.0f}" for name, rate in matmul_speed().items())
+    # One decimal below 10 GFLOP/s: emulated bf16 (~2 on an AVX2-only CPU) must not round to 0.
+    speed = ", ".join(f"{name} {rate:.0f}" if rate >= 10 else f"{name} {rate:.1f}"
+                      for name, rate in matmul_speed().items())
     return (f"environment: {packages}; cpu {cpu}, bf16 {'+'.join(bf16) or 'emulated'}; "
             f"matmul GFLOP/s {speed}{device}")
 

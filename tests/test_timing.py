@@ -78,8 +78,8 @@ def test_every_torch_job_names_its_numerical_environment(micro_study: Path) -> N
         assert len(lines) == 1, log
         assert f"torch {torch.__version__}," in lines[0] and "transformers " in lines[0]
         assert f"cpu {torch.backends.cpu.get_cpu_capability()}," in lines[0]
-        # bf16 can round to 0 where it is emulated (~1 GFLOP/s on an AVX2-only CPU).
-        assert re.search(r"matmul GFLOP/s fp32 [1-9]\d*, bf16 \d+", lines[0]), lines[0]
+        # A positive rate each; below 10 GFLOP/s with one decimal (emulated bf16: ~2 on AVX2).
+        assert re.search(r"matmul GFLOP/s fp32 [1-9]\d*(\.\d)?, bf16 ([1-9]\d*(\.\d)?|0\.[1-9])", lines[0]), lines[0]
 
 
 @pytest.mark.workflow
