@@ -119,9 +119,14 @@ def peak_threads(records: list[JobRecord], tolerance_s: float = OVERLAP_TOLERANC
     return peak, peak_jobs
 
 
+def has_cpu_seconds(records: list[JobRecord]) -> bool:
+    """Whether every record kept its CPU seconds (older records did not)."""
+    return all(r.cpu_seconds is not None for r in records)
+
+
 def _cores_used(records: list[JobRecord]) -> str:
     """CPU seconds over wall seconds of `records`, or '–' where a record lacks CPU seconds."""
-    if any(r.cpu_seconds is None for r in records):
+    if not has_cpu_seconds(records):
         return "–"
     seconds = sum(r.seconds for r in records)
     return f"{sum(r.cpu_seconds for r in records) / seconds:.2f}" if seconds > 0 else "–"
@@ -142,7 +147,7 @@ def utilization_profile(records: list[JobRecord], slices: int = 10) -> list[tupl
     """
     first, last = min(r.started for r in records), max(r.ended for r in records)
     width = (last - first) / slices
-    with_cpu = all(r.cpu_seconds is not None for r in records)
+    with_cpu = has_cpu_seconds(records)
     profile = []
     for index in range(slices):
         low, high = first + index * width, first + (index + 1) * width
@@ -170,14 +175,14 @@ def timing_tables(records: list[JobRecord], cores: int | None = None) -> str:
     if cores and span > 0:
         held = sum(r.threads * r.seconds for r in records) / (span * cores)
         summary += f"; of {cores} cores over the span, threads held {held:.0%}"
-        if all(r.cpu_seconds is not None for r in records):
+        if has_cpu_seconds(records):
             summary += f", cores used {sum(r.cpu_seconds for r in records) / (span * cores):.0%}"
     lines = [summary + "\n\n"]
     profile = utilization_profile(records)
     lines += ["| tenth of the span | " + " | ".join(str(i + 1) for i in range(len(profile))) + " |\n",
               "|---|" + "---|" * len(profile) + "\n",
               "| threads held | " + " | ".join(f"{held:.1f}" for held, _ in profile) + " |\n"]
-    if profile[0][1] is not None:
+    if has_cpu_seconds(records):
         lines.append("| cores used | " + " | ".join(f"{used:.1f}" for _, used in profile) + " |\n")
     lines += ["\n", header.format("stage")]
     order = [*STAGES, "other"]
