@@ -12,6 +12,12 @@ median is reported, so a background load slows both alike. ``--precisions fp32 b
 both methods at each weights' dtype (csbench's ``evaluate.precision``), so the gain of
 batching and the gain of bf16 are read apart.
 
+It also times the encoder alone on the same utterances, batched the same way. Batching
+shares the decoder's per-token steps, but the encoder's work per utterance is fixed by the
+model's input window (whisper-base: 30 s, whatever the utterance's length), so no batched
+decoder can run faster than its encoder: ``pipeline wall / encoder wall`` bounds the ratio
+batching can reach at that dtype (Amdahl's law), and the table prints that bound.
+
 Usage (from the repository root)::
 
     python benchmarks/decode_rtfx.py                         # tiny Whisper + synthetic en-ko speech
@@ -78,6 +84,20 @@ def pipeline_decode(asr, utterances: list[Utterance], audio: dict, language_mode
     return hypotheses, time.perf_counter() - started
 
 
+def encoder_wall(model, processor, audio: list, batch_size: int, device: torch.device,
+                 dtype: torch.dtype) -> float:
+    """Wall seconds of the encoder alone over ``audio`` in batches (features made beforehand)."""
+    batches = [processor.feature_extractor(audio[start:start + batch_size], sampling_rate=16_000,
+                                           return_tensors="pt").input_features.to(device, dtype)
+               for start in range(0, len(audio), batch_size)]
+    with torch.inference_mode():
+        model.model.encoder(batches[0][:1])  # warm-up, as for the two methods
+        started = time.perf_counter()
+        for features in batches:
+            model.model.encoder(features)
+    return time.perf_counter() - started
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="a saved Whisper folder (default: build a tiny one)")
@@ -121,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             asr = pipeline("automatic-speech-recognition", model=model, tokenizer=processor.tokenizer,
                            feature_extractor=processor.feature_extractor, device=device, dtype=dtype)
             runs.append({"precision": precision, "dtype": dtype, "model": model, "asr": asr,
-                         "batched_walls": [], "pipeline_walls": []})
+                         "batched_walls": [], "pipeline_walls": [], "encoder_walls": []})
         for _ in range(args.repeats):
             for run in runs:
                 run["batched"], timing = transcribe(run["model"], processor, utterances, args.language_mode,
@@ -130,11 +150,14 @@ def main(argv: list[str] | None = None) -> int:
                 run["single"], wall = pipeline_decode(run["asr"], utterances, audio, args.language_mode,
                                                       args.max_new_tokens)
                 run["pipeline_walls"].append(wall)
+                run["encoder_walls"].append(encoder_wall(run["model"], processor, [audio[u.id] for u in utterances],
+                                                         args.batch_size, device, run["dtype"]))
     reference = runs[0]
     reference_pipeline = statistics.median(reference["pipeline_walls"])
     rows = []
     for run in runs:
         batched_wall, pipeline_wall = statistics.median(run["batched_walls"]), statistics.median(run["pipeline_walls"])
+        encoder = statistics.median(run["encoder_walls"])
         rows.append({
             "precision": run["precision"],
             "dtype": str(run["dtype"]).removeprefix("torch."),
@@ -143,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
             "pipeline_wall_s": pipeline_wall,
             "pipeline_rtfx": audio_s / pipeline_wall,
             "ratio": pipeline_wall / batched_wall,
+            "encoder_wall_s": encoder,
+            "encoder_share_of_batched": encoder / batched_wall,
+            "batching_bound": pipeline_wall / encoder,
             "ratio_vs_reference_pipeline": reference_pipeline / batched_wall,
             "identical_hypotheses": sum(run["batched"][u.id].strip() == run["single"][u.id].strip() for u in utterances),
             "identical_to_reference_batched": sum(
@@ -169,10 +195,14 @@ def main(argv: list[str] | None = None) -> int:
               f"{row['batched_wall_s']:>9.2f}{row['batched_rtfx']:>9.1f}")
         print(f"{'transformers pipeline, one utterance a call, ' + row['dtype']:<52}"
               f"{row['pipeline_wall_s']:>9.2f}{row['pipeline_rtfx']:>9.1f}")
+        print(f"{'encoder alone, batched the same way, ' + row['dtype']:<52}"
+              f"{row['encoder_wall_s']:>9.2f}{audio_s / row['encoder_wall_s']:>9.1f}")
     for row in rows:
         verdict = "meets" if row["ratio"] >= TARGET_RATIO else "BELOW"
         print(f"{row['dtype']}: batched / pipeline at the same dtype {row['ratio']:.2f}x ({verdict} the "
               f"{TARGET_RATIO:.0f}x target); identical hypotheses {row['identical_hypotheses']}/{len(utterances)}")
+        print(f"{row['dtype']}: the encoder is {row['encoder_share_of_batched']:.0%} of batched decoding; "
+              f"batching can reach at most pipeline / encoder = {row['batching_bound']:.2f}x at this dtype")
         if row is not rows[0]:
             print(f"{row['dtype']}: batched against the {rows[0]['dtype']} pipeline "
                   f"{row['ratio_vs_reference_pipeline']:.2f}x; hypotheses identical to {rows[0]['dtype']} batched "
