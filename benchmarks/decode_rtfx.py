@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from csbench.data.manifest import Utterance, read_manifest  # noqa: E402
-from csbench.models.decode import language_for, transcribe  # noqa: E402
+from csbench.models.decode import decode_batches, language_for, transcribe  # noqa: E402
 
 TARGET_RATIO = 3.0
 
@@ -88,12 +88,16 @@ def pipeline_decode(asr, utterances: list[Utterance], audio: dict, language_mode
     return hypotheses, time.perf_counter() - started
 
 
-def encoder_wall(model, processor, audio: list, batch_size: int, device: torch.device,
-                 dtype: torch.dtype) -> float:
-    """Wall seconds of the encoder alone over ``audio`` in batches (features made beforehand)."""
-    batches = [processor.feature_extractor(audio[start:start + batch_size], sampling_rate=16_000,
-                                           return_tensors="pt").input_features.to(device, dtype)
-               for start in range(0, len(audio), batch_size)]
+def encoder_features(processor, utterances: list[Utterance], audio: dict, language_mode: str, batch_size: int,
+                     device: torch.device, dtype: torch.dtype) -> list[torch.Tensor]:
+    """The input features of ``transcribe``'s batches (``decode_batches``), made once per dtype."""
+    return [processor.feature_extractor([audio[u.id] for u in members], sampling_rate=16_000,
+                                        return_tensors="pt").input_features.to(device, dtype)
+            for _, members in decode_batches(utterances, language_mode, batch_size)]
+
+
+def encoder_wall(model, batches: list[torch.Tensor]) -> float:
+    """Wall seconds of the encoder alone over ``batches`` of input features."""
     with torch.inference_mode():
         model.model.encoder(batches[0][:1])  # warm-up, as for the two methods
         started = time.perf_counter()
@@ -145,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             asr = pipeline("automatic-speech-recognition", model=model, tokenizer=processor.tokenizer,
                            feature_extractor=processor.feature_extractor, device=device, dtype=dtype)
             runs.append({"precision": precision, "dtype": dtype, "model": model, "asr": asr,
+                         "features": encoder_features(processor, utterances, audio, args.language_mode,
+                                                      args.batch_size, device, dtype),
                          "batched_walls": [], "pipeline_walls": [], "encoder_walls": []})
         for _ in range(args.repeats):
             for run in runs:
@@ -154,8 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                 run["single"], wall = pipeline_decode(run["asr"], utterances, audio, args.language_mode,
                                                       args.max_new_tokens)
                 run["pipeline_walls"].append(wall)
-                run["encoder_walls"].append(encoder_wall(run["model"], processor, [audio[u.id] for u in utterances],
-                                                         args.batch_size, device, run["dtype"]))
+                run["encoder_walls"].append(encoder_wall(run["model"], run["features"]))
     reference = runs[0]
     reference_pipeline = statistics.median(reference["pipeline_walls"])
     rows = []

@@ -81,6 +81,22 @@ def language_for(utterance: Utterance, mode: str) -> str | None:
     raise ConfigError(f"unknown decoding language mode {mode!r}; expected one of {LANGUAGE_MODES}")
 
 
+def decode_batches(
+    utterances: list[Utterance], language_mode: str, batch_size: int
+) -> list[tuple[str | None, list[Utterance]]]:
+    """The (language token, utterances) batches `transcribe` decodes, in its order.
+
+    Grouped by language token (one prompt layout per `generate` call), longest first within
+    a language so each batch pads little.
+    """
+    ordered = sorted(utterances, key=lambda u: (language_for(u, language_mode) or "", -u.duration))
+    batches: list[tuple[str | None, list[Utterance]]] = []
+    for language, group in groupby(ordered, key=lambda u: language_for(u, language_mode)):
+        members = list(group)
+        batches += [(language, members[i : i + batch_size]) for i in range(0, len(members), batch_size)]
+    return batches
+
+
 @torch.inference_mode()
 def transcribe(
     model: WhisperForConditionalGeneration,
@@ -104,11 +120,7 @@ def transcribe(
     each newly decoded batch's {id: hypothesis}. Timing covers what was decoded now.
     Running out of GPU memory stops with a one-line message naming `batch_size_setting`.
     """
-    ordered = sorted(utterances, key=lambda u: (language_for(u, language_mode) or "", -u.duration))
-    batches: list[tuple[str | None, list[Utterance]]] = []
-    for language, group in groupby(ordered, key=lambda u: language_for(u, language_mode)):
-        members = list(group)
-        batches += [(language, members[i : i + batch_size]) for i in range(0, len(members), batch_size)]
+    batches = decode_batches(utterances, language_mode, batch_size)
     done = done or {}
     hypotheses = {u.id: done[u.id] for u in utterances if u.id in done}
     batches = [(language, members) for language, members in batches
