@@ -127,14 +127,16 @@ def canonical(value):
 
 
 def local_base_settings():
-    """The local base's settings, token_corruption only when on: it is off by default, so
-    a base trained before the key existed keeps its results (no params rerun)."""
+    """The local base's settings, token_corruption and the CTC keys only when on: they are
+    off by default, so a base trained before the keys existed keeps its results (no params
+    rerun)."""
     settings = config["local_base"]
     return canonical(
         {
             key: value
             for key, value in settings.items()
-            if key != "token_corruption" or value
+            if key not in ("token_corruption", "ctc_weight", "ctc_anneal_steps")
+            or value
         }
     )
 

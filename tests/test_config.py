@@ -176,8 +176,9 @@ def test_library_defaults_equal_the_schema_defaults() -> None:
         }
     finetune = _schema_defaults("finetune")
     job = field_defaults(FinetuneJob)
-    # the one FinetuneJob field that is not a finetune key: base pretraining's corruption
-    assert job.pop("token_corruption") == _schema_defaults("local_base")["token_corruption"]
+    # the FinetuneJob fields that are not finetune keys: base pretraining's corruption and CTC
+    for key in ("token_corruption", "ctc_weight", "ctc_anneal_steps"):
+        assert job.pop(key) == _schema_defaults("local_base")[key]
     assert job == {key: finetune[key] for key in job}
     lora_schema = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
     lora_schema = lora_schema["properties"]["finetune"]["properties"]["lora"]["properties"]

@@ -8,41 +8,47 @@ import torch
 from csbench.data.manifest import read_manifest
 from csbench.models.loading import load_processor, load_whisper
 from csbench.train.batches import Batch
+from csbench.train.ctc import attach_ctc_head
 from csbench.train.finetune import FinetuneJob, run_finetune
 from csbench.train.loop import NonFiniteLossError, TrainSettings, train
 
 
-def _finetune(tiny_base, speech, checkpoint_dir, steps: int, mode: str = "full", token_corruption: float = 0.0):
+def _finetune(tiny_base, speech, checkpoint_dir, steps: int, mode: str = "full", token_corruption: float = 0.0,
+              ctc_weight: float = 0.0):
     job = FinetuneJob(mode=mode, settings=TrainSettings(steps=steps, learning_rate=1e-3, warmup_steps=1,
                                                         checkpoint_every=2, seed=3), batch_size=4,
-                      token_corruption=token_corruption)
+                      token_corruption=token_corruption, ctc_weight=ctc_weight)
     model, processor = load_whisper(tiny_base), load_processor(tiny_base)
+    if ctc_weight:
+        attach_ctc_head(model, seed=3)
     trained, history = run_finetune(model, processor, read_manifest(speech["train"]), job, checkpoint_dir,
                                     torch.device("cpu"))
     return trained, history
 
 
-@pytest.mark.parametrize(("mode", "token_corruption"), [("full", 0.0), ("lora", 0.0), ("full", 0.3)])
-def test_resumed_training_equals_uninterrupted(tiny_base, speech, tmp_path, mode, token_corruption) -> None:
-    """Also with decoder-input corruption: its random draws resume with the checkpointed RNG."""
-    uninterrupted, history = _finetune(tiny_base, speech, tmp_path / "a", steps=6, mode=mode,
-                                       token_corruption=token_corruption)
+@pytest.mark.parametrize(("mode", "token_corruption", "ctc_weight"),
+                         [("full", 0.0, 0.0), ("lora", 0.0, 0.0), ("full", 0.3, 0.0), ("full", 0.0, 0.3)])
+def test_resumed_training_equals_uninterrupted(tiny_base, speech, tmp_path, mode, token_corruption,
+                                               ctc_weight) -> None:
+    """Also with decoder-input corruption (its random draws resume with the checkpointed RNG)
+    and with the CTC head (its weights and optimizer state are in the checkpoint)."""
+    extra = {"token_corruption": token_corruption, "ctc_weight": ctc_weight}
+    uninterrupted, history = _finetune(tiny_base, speech, tmp_path / "a", steps=6, mode=mode, **extra)
     # "Kill" after step 4: a 4-step run leaves a checkpoint at step 2 and 4... except the last
     # step, which is never checkpointed (the output is). Take the step-4 checkpoint of a run
     # that was asked for 6 steps by running 6 steps with a crash injected after step 4.
-    _finetune(tiny_base, speech, tmp_path / "b", steps=6, mode=mode, token_corruption=token_corruption)  # warm caches
+    _finetune(tiny_base, speech, tmp_path / "b", steps=6, mode=mode, **extra)  # warm caches
     crashed_dir = tmp_path / "c"
     with pytest.raises(RuntimeError, match="injected"):
-        _crash_after(tiny_base, speech, crashed_dir, steps=6, crash_at=5, mode=mode, token_corruption=token_corruption)
-    resumed, resumed_history = _finetune(tiny_base, speech, crashed_dir, steps=6, mode=mode,
-                                         token_corruption=token_corruption)
+        _crash_after(tiny_base, speech, crashed_dir, steps=6, crash_at=5, mode=mode, **extra)
+    resumed, resumed_history = _finetune(tiny_base, speech, crashed_dir, steps=6, mode=mode, **extra)
     assert [h["step"] for h in resumed_history] == list(range(1, 7))
     assert resumed_history == history
     for (name, a), (_, b) in zip(uninterrupted.named_parameters(), resumed.named_parameters(), strict=True):
         assert torch.equal(a, b), name
 
 
-def _crash_after(tiny_base, speech, checkpoint_dir, steps, crash_at, mode, token_corruption=0.0):
+def _crash_after(tiny_base, speech, checkpoint_dir, steps, crash_at, mode, **extra):
     import csbench.train.finetune as finetune_module
 
     original = finetune_module.make_batch
@@ -56,7 +62,7 @@ def _crash_after(tiny_base, speech, checkpoint_dir, steps, crash_at, mode, token
 
     finetune_module.make_batch = crashing
     try:
-        _finetune(tiny_base, speech, checkpoint_dir, steps=steps, mode=mode, token_corruption=token_corruption)
+        _finetune(tiny_base, speech, checkpoint_dir, steps=steps, mode=mode, **extra)
     finally:
         finetune_module.make_batch = original
 
@@ -93,6 +99,49 @@ def test_token_corruption_changes_what_is_trained(tiny_base, speech, tmp_path) -
     _, clean = _finetune(tiny_base, speech, tmp_path / "clean", steps=3)
     _, corrupted = _finetune(tiny_base, speech, tmp_path / "corrupted", steps=3, token_corruption=0.5)
     assert clean[0]["loss"] != corrupted[0]["loss"]
+
+
+def test_ctc_loss_scores_the_text_tokens_and_the_head_leaves_no_trace(tiny_base, speech, tmp_path) -> None:
+    """The CTC targets are the labels' text tokens only; the loss equals torch's CTC on them
+    computed by hand; training with it changes the weights; detaching leaves the state dict
+    (what save_pretrained writes) exactly a plain Whisper's."""
+    from torch.nn import functional
+
+    from csbench.train.batches import FeatureStore, make_batch, matrix_language
+    from csbench.train.ctc import HEAD, ctc_loss, detach_ctc_head
+
+    model, processor = load_whisper(tiny_base), load_processor(tiny_base)
+    plain_keys = set(model.state_dict())
+    attach_ctc_head(model, seed=0)
+    assert {key for key in model.state_dict() if key.startswith(HEAD)} == {f"{HEAD}.weight", f"{HEAD}.bias"}
+    utterances = read_manifest(speech["train"])[:4]
+    batch = make_batch(FeatureStore(processor, utterances), utterances, matrix_language)
+    encoder = model.model.encoder(batch.input_features).last_hidden_state
+    loss = ctc_loss(model, encoder, batch.labels)
+    eos = model.config.eos_token_id
+    log_probs = functional.log_softmax(getattr(model, HEAD)(encoder), dim=-1)
+    by_hand = []
+    for row, labels in enumerate(batch.labels):
+        text = [int(t) for t in labels if 0 <= t < eos]
+        assert len(text) > 3 and all(t < eos for t in text)
+        by_hand.append(functional.ctc_loss(log_probs[row], torch.tensor(text), torch.tensor(encoder.shape[1]), torch.tensor(len(text)),
+                                           blank=eos, reduction="sum") / len(text))
+    assert torch.isfinite(loss) and float(loss.detach()) > 0
+    torch.testing.assert_close(loss, torch.stack(by_hand).mean())
+    detach_ctc_head(model)
+    assert set(model.state_dict()) == plain_keys
+
+    _, plain_history = _finetune(tiny_base, speech, tmp_path / "plain", steps=2)
+    joint, joint_history = _finetune(tiny_base, speech, tmp_path / "ctc", steps=2, ctc_weight=0.5)
+    assert plain_history[0]["loss"] != joint_history[0]["loss"]
+    assert hasattr(joint, HEAD)
+
+
+def test_ctc_weight_anneals_linearly_to_zero() -> None:
+    from csbench.train.ctc import ctc_weight_at
+
+    assert [ctc_weight_at(step, 0.4, 0) for step in (0, 10, 10_000)] == [0.4, 0.4, 0.4]
+    assert [ctc_weight_at(step, 0.4, 100) for step in (0, 50, 100, 150)] == pytest.approx([0.4, 0.2, 0.0, 0.0])
 
 
 def test_nan_loss_names_step_and_batch(tiny_base, tmp_path) -> None:

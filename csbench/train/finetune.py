@@ -58,6 +58,11 @@ class FinetuneJob:
     mixed_precision: str = "fp32"
     #: Fraction of decoder input tokens made random (local_base.token_corruption; 0 elsewhere).
     token_corruption: float = 0.0
+    #: Weight of the auxiliary CTC loss (local_base.ctc_weight; 0 elsewhere). The model must
+    #: carry the head (`csbench.train.ctc.attach_ctc_head`).
+    ctc_weight: float = 0.0
+    #: Steps over which that weight falls linearly to 0 (local_base.ctc_anneal_steps; 0: constant).
+    ctc_anneal_steps: int = 0
 
     @classmethod
     def from_config(cls, mode: str, section: Mapping[str, Any], learning_rate: float, seed: int) -> FinetuneJob:
@@ -110,7 +115,10 @@ def run_finetune(
     if checkpointing:  # non-reentrant: works with frozen embeddings (LoRA) without input grads
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     dtype = autocast_dtype(device, job.mixed_precision)
-    step_function = partial(erm_step, autocast_dtype=dtype, token_corruption=job.token_corruption)
+    step_function = partial(
+        erm_step, autocast_dtype=dtype, token_corruption=job.token_corruption, ctc_weight=job.ctc_weight,
+        ctc_anneal_steps=job.ctc_anneal_steps,
+    )
     trained, trainable = prepare(model, job.mode, job.lora)
     trained.to(device)
     store = FeatureStore(processor, utterances)

@@ -35,6 +35,7 @@ from csbench.progress import LoggedProgress
 from csbench.train.batches import Batch
 from csbench.train.checkpoint import load_checkpoint, save_checkpoint
 from csbench.train.corruption import corrupted_decoder_inputs
+from csbench.train.ctc import ctc_loss, ctc_weight_at
 from csbench.train.preemption import StopRequests
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,8 @@ def erm_step(
     step: int = 0,
     autocast_dtype: torch.dtype | None = None,
     token_corruption: float = 0.0,
+    ctc_weight: float = 0.0,
+    ctc_anneal_steps: int = 0,
 ) -> torch.Tensor:
     """Plain empirical risk minimization: mean loss over the step's batches, backpropagated.
 
@@ -104,25 +107,33 @@ def erm_step(
     pass runs under autocast and backward runs outside it, as PyTorch recommends; bf16 needs
     no loss scaling. Without it (the default) nothing changes. `token_corruption` > 0 feeds
     the decoder inputs with that fraction of text tokens random (base pretraining only, see
-    `csbench.train.corruption`).
+    `csbench.train.corruption`). `ctc_weight` > 0 mixes in the CTC loss of the model's
+    auxiliary encoder head, (1 - w) x attention + w x CTC, w annealed to 0 over
+    `ctc_anneal_steps` when that is set (base pretraining only, see `csbench.train.ctc`).
     """
     device_type = batches[0].input_features.device.type
     context = (
         torch.autocast(device_type=device_type, dtype=autocast_dtype) if autocast_dtype is not None else nullcontext()
     )
     with context:
-        losses = [_loss(model, b, token_corruption) for b in batches]
+        weight = ctc_weight_at(step, ctc_weight, ctc_anneal_steps)
+        losses = [_loss(model, b, token_corruption, weight) for b in batches]
         loss = torch.stack(losses).float().mean()
     _check_finite(loss, batches, step)
     loss.backward()
     return loss.detach()
 
 
-def _loss(model: torch.nn.Module, batch: Batch, token_corruption: float) -> torch.Tensor:
-    if not token_corruption:
-        return model(input_features=batch.input_features, labels=batch.labels).loss
-    inputs = corrupted_decoder_inputs(batch.labels, model.config, token_corruption)
-    return model(input_features=batch.input_features, decoder_input_ids=inputs, labels=batch.labels).loss
+def _loss(model: torch.nn.Module, batch: Batch, token_corruption: float, ctc_weight: float = 0.0) -> torch.Tensor:
+    if token_corruption:
+        inputs = corrupted_decoder_inputs(batch.labels, model.config, token_corruption)
+        output = model(input_features=batch.input_features, decoder_input_ids=inputs, labels=batch.labels)
+    else:
+        output = model(input_features=batch.input_features, labels=batch.labels)
+    if not ctc_weight:
+        return output.loss
+    auxiliary = ctc_loss(model, output.encoder_last_hidden_state, batch.labels)
+    return (1.0 - ctc_weight) * output.loss + ctc_weight * auxiliary
 
 
 def _check_finite(loss: torch.Tensor, batches: list[Batch], step: int | None = None) -> None:
