@@ -31,6 +31,14 @@ def special_tokens(window_s: float) -> list[str]:
     ]
 
 
+def text_token_mask(ids, config):
+    """Which of `ids` (a tensor) are text tokens: the ids below `config.eos_token_id`, since
+    Whisper and the local base put every special token (<|endoftext|>, the prompt, timestamps)
+    after the text vocabulary; -100 label padding is not text either. The one home of that rule
+    for the trainers that treat text tokens apart (decoder-input corruption, the CTC targets)."""
+    return (ids >= 0) & (ids < int(config.eos_token_id))
+
+
 def train_tokenizer(texts: Iterable[str], vocab_size: int, window_s: float) -> WhisperTokenizer:
     """Train byte-level BPE on `texts` and wrap it as a `WhisperTokenizer`."""
     bpe = ByteLevelBPETokenizer(add_prefix_space=False)

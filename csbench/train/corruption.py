@@ -27,6 +27,8 @@ from __future__ import annotations
 import torch
 from transformers.models.whisper.modeling_whisper import shift_tokens_right
 
+from csbench.models.tokenizer import text_token_mask
+
 
 def corrupted_decoder_inputs(labels: torch.Tensor, config, rate: float) -> torch.Tensor:
     """Teacher-forcing decoder inputs for `labels`, a fraction `rate` of their text tokens random.
@@ -38,8 +40,7 @@ def corrupted_decoder_inputs(labels: torch.Tensor, config, rate: float) -> torch
     run draws the same corruption.
     """
     inputs = shift_tokens_right(labels, config.pad_token_id, config.decoder_start_token_id)
-    text_vocabulary = int(config.eos_token_id)
-    text = (inputs >= 0) & (inputs < text_vocabulary)
+    text = text_token_mask(inputs, config)
     replace = (torch.rand(inputs.shape, device=inputs.device) < rate) & text
-    random_tokens = torch.randint(0, text_vocabulary, inputs.shape, device=inputs.device)
+    random_tokens = torch.randint(0, int(config.eos_token_id), inputs.shape, device=inputs.device)
     return torch.where(replace, random_tokens, inputs)

@@ -7,8 +7,9 @@ that plateau before its last step depends on the seed. Measured in the workflow,
 seeds 0 / 1 / 2 reached dev CER 0.166 / 0.672 / 0.123; seed 1's loss stayed at 0.55-0.6
 from step 2,500 on and it decoded its own training utterances at CER 0.56-0.76, fluent
 template sentences unrelated to the audio, where seeds 0 and 2 left the plateau between
-steps 2,000 and 2,500. A CTC loss on the encoder output trains the encoder to emit the transcript's tokens
-in order, whatever the decoder does, which is what the cross-attention needs to align to:
+steps 2,000 and 2,500. A CTC loss on the encoder output trains the encoder to emit the
+transcript's tokens in order, whatever the decoder does, which is what the cross-attention
+needs to align to:
 Kim, Hori & Watanabe 2017 ("Joint CTC-attention based end-to-end speech recognition using
 multi-task learning") add it for exactly this, faster and more robust alignment learning;
 ESPnet trains its attention models with it (CTC weight 0.3 in its recipes).
@@ -16,11 +17,12 @@ ESPnet trains its attention models with it (CTC weight 0.3 in its recipes).
 Measured (same machine, data and 4,000 steps, in the workflow): at a constant weight of 0.3
 seeds 0 / 1 / 2 reached 0.292 / 0.298 / 0.264 (templates right, slot nouns confused: no seed
 stuck, every seed slower than where the plain loss had succeeded; per step ~the same time);
-0.1 gave seed 1 0.409, 0.3 over 5,000 steps 0.230, and 0.5 annealed to 0 over the first 2,000 steps 0.405. So it is off
-by default (`local_base.ctc_weight`).
+0.1 gave seed 1 0.409, 0.3 over 5,000 steps 0.230, and 0.5 annealed to 0 over the first
+2,000 steps 0.405. So it is off by default (`local_base.ctc_weight`).
 
-The head exists only while pretraining: it is a submodule of the model then (so the optimizer,
-the checkpoints and an exact resume include it) and is removed before the base is saved,
+The head exists only while pretraining: `run_finetune` attaches it when the job's CTC weight
+is on, as a submodule of the model (so the optimizer, the checkpoints and an exact resume
+include it), and `pretrain_local_base` removes it before the base is saved,
 which stays a plain `WhisperForConditionalGeneration`. `torch.nn.functional.ctc_loss` does the
 work; what is written here is only the head and the choice of targets (the text tokens of
 the labels, without the prompt, end token and padding). The loss the training log and
@@ -32,6 +34,8 @@ from __future__ import annotations
 
 import torch
 from torch.nn import functional
+
+from csbench.models.tokenizer import text_token_mask
 
 HEAD = "ctc_head"
 
@@ -69,12 +73,12 @@ def ctc_loss(model: torch.nn.Module, encoder_output: torch.Tensor, labels: torch
     is the head's last class. Every encoder frame is an input frame: the window's padding is
     silence, which CTC learns to label blank."""
     head = getattr(model, HEAD)
-    text_vocabulary = int(model.config.eos_token_id)
+    blank = int(model.config.eos_token_id)  # the head's last class: one past the text tokens
     log_probs = functional.log_softmax(head(encoder_output).float(), dim=-1).transpose(0, 1)
-    text = (labels >= 0) & (labels < text_vocabulary)
+    text = text_token_mask(labels, model.config)
     targets = labels[text]
     target_lengths = text.sum(dim=1)
     input_lengths = torch.full((labels.shape[0],), log_probs.shape[0], dtype=torch.long, device=labels.device)
     return functional.ctc_loss(
-        log_probs, targets, input_lengths, target_lengths, blank=text_vocabulary, zero_infinity=True
+        log_probs, targets, input_lengths, target_lengths, blank=blank, zero_infinity=True
     )

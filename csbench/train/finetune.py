@@ -22,6 +22,7 @@ from csbench.data.manifest import Utterance
 from csbench.errors import ConfigError
 from csbench.io import atomic_path, write_json
 from csbench.train.batches import EpochSampler, FeatureStore, make_batch, matrix_language
+from csbench.train.ctc import attach_ctc_head
 from csbench.train.loop import TrainSettings, autocast_dtype, erm_step, train
 
 logger = logging.getLogger(__name__)
@@ -58,8 +59,8 @@ class FinetuneJob:
     mixed_precision: str = "fp32"
     #: Fraction of decoder input tokens made random (local_base.token_corruption; 0 elsewhere).
     token_corruption: float = 0.0
-    #: Weight of the auxiliary CTC loss (local_base.ctc_weight; 0 elsewhere). The model must
-    #: carry the head (`csbench.train.ctc.attach_ctc_head`).
+    #: Weight of the auxiliary CTC loss (local_base.ctc_weight; 0 elsewhere). When on,
+    #: run_finetune attaches the head (`csbench.train.ctc.attach_ctc_head`).
     ctc_weight: float = 0.0
     #: Steps over which that weight falls linearly to 0 (local_base.ctc_anneal_steps; 0: constant).
     ctc_anneal_steps: int = 0
@@ -114,6 +115,8 @@ def run_finetune(
     checkpointing = device.type == "cuda" and job.gradient_checkpointing
     if checkpointing:  # non-reentrant: works with frozen embeddings (LoRA) without input grads
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if job.ctc_weight:  # before prepare(), so the head is trained and checkpointed with the model
+        attach_ctc_head(model, job.settings.seed)
     dtype = autocast_dtype(device, job.mixed_precision)
     step_function = partial(
         erm_step, autocast_dtype=dtype, token_corruption=job.token_corruption, ctc_weight=job.ctc_weight,

@@ -18,7 +18,7 @@ from csbench.data.manifest import read_manifest
 from csbench.models.tiny import TinyWhisperSpec, build_tiny_whisper
 from csbench.models.tokenizer import train_tokenizer
 from csbench.train.checkpoint import remove_checkpoints
-from csbench.train.ctc import attach_ctc_head, detach_ctc_head
+from csbench.train.ctc import detach_ctc_head
 from csbench.train.finetune import FinetuneJob, run_finetune, save_model
 from csbench.train.loop import TrainSettings
 
@@ -59,25 +59,21 @@ def pretrain_local_base(
         tokenizer.save_pretrained(tokenizer_dir)
     model, processor = build_tiny_whisper(tokenizer, spec, seed)
     logger.info("tiny Whisper: %.2f M parameters, vocabulary %d", model.num_parameters() / 1e6, len(tokenizer))
-    # ctc_weight and ctc_anneal_steps are absent when off, like token_corruption (local_base_settings)
-    ctc_weight = float(options.get("ctc_weight", 0.0))
-    if ctc_weight:
-        attach_ctc_head(model, seed)
     job = FinetuneJob(
         mode="full",
         settings=TrainSettings.from_config(options, seed),
         batch_size=int(options["batch_size"]),
         mixed_precision=str(options["mixed_precision"]),
-        # absent when off: rules/common.smk leaves it out of the params (local_base_settings)
+        # absent when off: rules/common.smk leaves them out of the params (local_base_settings)
         token_corruption=float(options.get("token_corruption", 0.0)),
-        ctc_weight=ctc_weight,
+        ctc_weight=float(options.get("ctc_weight", 0.0)),
         ctc_anneal_steps=int(options.get("ctc_anneal_steps", 0)),
     )
     trained, history = run_finetune(
         model, processor, train_set, job, checkpoint_dir, device, description="pretrain base",
         batch_size_setting="local_base.batch_size",
     )
-    detach_ctc_head(trained)
+    detach_ctc_head(trained)  # run_finetune attached it when ctc_weight is on; the base is a plain Whisper
     hypotheses, _ = transcribe(trained, processor, dev_set, "matrix", device=device)
     references = [u.text for u in dev_set]
     predictions = [hypotheses[u.id] for u in dev_set]
