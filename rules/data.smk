@@ -29,6 +29,7 @@ rule synthesize_pair:
         runtime=30,
     params:
         domain=lambda wildcards: wildcards.pair,
+        held_out=lambda wildcards: wildcards.pair in UNSEEN_PAIRS,
         sizes=pair_sizes,
         levels=config["data"]["cs_levels"],
         max_duration_s=config["data"]["max_duration_s"],

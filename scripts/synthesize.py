@@ -16,6 +16,7 @@ def work(smk) -> None:
         noise_snr_db=smk.params.noise_snr_db,
         lexicon_limits=dict(smk.params.lexicon_limits or {}),
         monolingual_sentences=int(smk.params.get("monolingual_sentences", 1)),
+        held_out=bool(smk.params.get("held_out", False)),
     )
     synthesize_split(
         domain=smk.params.domain,

@@ -9,8 +9,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from csbench.data.leakage import LeakageError, check_leakage
+from csbench.data.leakage import (
+    LeakageError,
+    check_leakage,
+    language_vocabularies,
+    producible_by_another_pair,
+)
+from csbench.data.lexicon import load_lexicon
+from csbench.data.synthesize import sentence_pool
+from csbench.data.text import Sentence, Token
 from csbench.languages import canonical_pair
+from csbench.metrics import normalize
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,6 +60,33 @@ def test_leaked_id_is_named(speech, tmp_path) -> None:
     _rewrite(train, plant)
     with pytest.raises(LeakageError, match=f"utterance id '{leaked_id}'"):
         check_leakage(speech["test"], [train])
+
+
+def test_a_word_spelled_alike_in_two_languages_makes_a_sentence_producible_elsewhere() -> None:
+    vocabularies = language_vocabularies(load_lexicon())
+    korean = [Token("이번", "ko"), Token("달에는", "ko")]
+    # German "Link" is English "link" after normalization: en-ko may say this sentence too.
+    assert producible_by_another_pair(Sentence(korean + [Token("Link", "de")], "ko", "word"), vocabularies)
+    assert not producible_by_another_pair(
+        Sentence(korean + [Token("Besprechung", "de")], "ko", "word"), vocabularies
+    )
+
+
+def test_a_held_out_test_set_shares_no_text_with_another_pairs_training_set() -> None:
+    """configs/tight.yaml's sizes: de-ko's plain test pool holds texts of en-ko's training
+    pool (German and English homographs in a Korean sentence); the held-out one none, and
+    ja-ko, where no word is spelled alike, is the same pool either way."""
+    limits, levels = {"noun": 100, "np": 25}, ("word", "phrase", "sentence")
+    sizes = {"train": 1280, "dev": 24, "test": 800}
+    training = {normalize(s.text) for s in sentence_pool("en-ko", sizes, "train", 0, levels, limits)}
+
+    def test_texts(pair: str, held_out: bool) -> list[str]:
+        pool = sentence_pool(pair, {"test": 800}, "test", 0, levels, limits, held_out=held_out)
+        return [normalize(s.text) for s in pool]
+
+    assert set(test_texts("de-ko", held_out=False)) & training
+    assert not set(test_texts("de-ko", held_out=True)) & training
+    assert test_texts("ja-ko", held_out=True) == test_texts("ja-ko", held_out=False)
 
 
 #: The only rules that may read an unseen pair's data: evaluation, scoring, the leakage check.

@@ -24,6 +24,7 @@ import soundfile
 import soxr
 
 from csbench.data.espeak import Voice, get_engine
+from csbench.data.leakage import language_vocabularies, producible_by_another_pair
 from csbench.data.lexicon import load_lexicon
 from csbench.data.manifest import SAMPLE_RATE
 from csbench.data.text import (
@@ -58,6 +59,9 @@ class SynthesisSettings:
     monolingual_sentences: int = 1
     #: Concepts kept per part of speech ({"noun": 200, "np": 50}); None keeps the whole lexicon.
     lexicon_limits: dict[str, int | None] | None = None
+    #: An unseen pair's test set: pass over sentences another pair could also produce
+    #: (`csbench.data.leakage.producible_by_another_pair`).
+    held_out: bool = False
 
 
 def stable_seed(*parts: object) -> int:
@@ -74,10 +78,13 @@ def sentence_pool(
     levels: tuple[str, ...],
     lexicon_limits: dict[str, int | None] | None = None,
     sentences_per_utterance: int = 1,
+    held_out: bool = False,
 ) -> list[Sentence]:
     """The candidate sentences of `split` for a pair ('en-ko') or a language ('mono-ko').
 
-    Monolingual utterances hold `sentences_per_utterance` sentences.
+    Monolingual utterances hold `sentences_per_utterance` sentences. A `held_out` pool (an
+    unseen pair's) passes over every sentence another pair could produce, so no seen pair's
+    training set can hold one of its texts.
     """
     lexicon = load_lexicon()
     if lexicon_limits:
@@ -96,7 +103,14 @@ def sentence_pool(
         def make(r: random.Random) -> Sentence:
             return code_switched_sentence(lexicon, domain, levels[next(counter) % len(levels)], r)
 
-    pool = unique_sentences(make, sum(counts[:needed]), rng, f"{domain} ({split})")
+    accept = None
+    if held_out:
+        vocabularies = language_vocabularies(lexicon)
+
+        def accept(sentence: Sentence) -> bool:
+            return not producible_by_another_pair(sentence, vocabularies)
+
+    pool = unique_sentences(make, sum(counts[:needed]), rng, f"{domain} ({split})", accept)
     start = sum(counts[: needed - 1])
     return pool[start:]
 
@@ -172,7 +186,14 @@ def synthesize_split(
     settings = settings or SynthesisSettings()
     wanted = sizes[split]
     candidates = sentence_pool(
-        domain, sizes, split, seed, levels, settings.lexicon_limits, settings.monolingual_sentences
+        domain,
+        sizes,
+        split,
+        seed,
+        levels,
+        settings.lexicon_limits,
+        settings.monolingual_sentences,
+        settings.held_out,
     )
     rng = random.Random(stable_seed(seed, domain, split, "speech"))
     noise_rng = random.Random(stable_seed(seed, domain, split, "noise"))

@@ -13,6 +13,7 @@ English alternates its matrix language between utterances.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from csbench.data.lexicon import Lexicon, Template
@@ -154,10 +155,13 @@ def code_switched_sentence(
     return Sentence(_fill(template, fillers, default), matrix, level, [template.template_id])
 
 
-def unique_sentences(make, count: int, rng: random.Random, what: str) -> list[Sentence]:
+def unique_sentences(
+    make, count: int, rng: random.Random, what: str, accept: Callable[[Sentence], bool] | None = None
+) -> list[Sentence]:
     """Draw sentences from `make(rng)` until `count` distinct texts are collected.
 
-    Distinct texts are what makes train/dev/test splits disjoint by construction.
+    Distinct texts are what makes train/dev/test splits disjoint by construction. A sentence
+    `accept` refuses is passed over (the draws after it are the same as without it).
     """
     seen: set[str] = set()
     sentences: list[Sentence] = []
@@ -170,7 +174,7 @@ def unique_sentences(make, count: int, rng: random.Random, what: str) -> list[Se
                 f"(got {len(sentences)}); lower the split sizes"
             )
         sentence = make(rng)
-        if sentence.text not in seen:
+        if sentence.text not in seen and (accept is None or accept(sentence)):
             seen.add(sentence.text)
             sentences.append(sentence)
     return sentences
