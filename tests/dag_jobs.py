@@ -24,7 +24,7 @@ def main() -> None:
                                if key in ("mem_mb", "runtime", "gpu_mem_mb", "gpu")},
                  "input": [str(path) for path in job.input],
                  "params": {key: value for key, value in job.params.items()
-                            if key in ("settings", "hyperparameters", "grid")}}
+                            if key in ("settings", "hyperparameters", "grid", "held_out")}}
                 for job in inner.dag.jobs]
     yaml.safe_dump(jobs, sys.stdout)
 

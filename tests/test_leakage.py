@@ -96,13 +96,17 @@ READERS_OF_UNSEEN = {"evaluate", "summarize", "check_leakage", "synthesize_pair"
 @pytest.mark.parametrize("configs", [("config.yaml",), ("config.yaml", "configs/paper.yaml")])
 def test_no_tuning_job_reads_an_unseen_pair(configs) -> None:
     """Every job of the DAG, from Snakemake's own job list: merge and DG searches read only
-    the dev sets of the seen pairs they combine; nothing but evaluation touches unseen pairs."""
+    the dev sets of the seen pairs they combine; nothing but evaluation touches unseen pairs,
+    and exactly the unseen pairs' synthesis passes over sentences another pair could say."""
     from test_resources import _dry_run_resources
 
     config = yaml.safe_load((REPO / configs[-1]).read_text())
     unseen = {canonical_pair(pair) for pair in config["unseen_pairs"]}
     jobs = _dry_run_resources(*configs)
     searches = {"merge_recipe": 0, "select_dg": 0}
+    held_out = {job["wildcards"]["pair"]: job["params"]["held_out"] for job in jobs
+                if job["rule"] == "synthesize_pair"}
+    assert held_out == {pair: pair in unseen for pair in held_out} and any(held_out.values())
     for job in jobs:
         pairs_read = {Path(path).parent.name for path in job["input"] if "results/data/pairs/" in path}
         if job["rule"] not in READERS_OF_UNSEEN:
