@@ -17,9 +17,10 @@ ESPnet trains its attention models with it (CTC weight 0.3 in its recipes).
 Measured (same machine, data and 4,000 steps, in the workflow): at a constant weight of 0.3
 seeds 0 / 1 / 2 reached 0.292 / 0.298 / 0.264 (templates right, slot nouns confused: no seed
 stuck, every seed slower than where the plain loss had succeeded; per step ~the same time);
-0.1 gave seed 1 0.409, 0.3 over 5,000 steps 0.230, 0.5 annealed to 0 over the first
-2,000 steps 0.405, and 0.3 annealed to 0 over all 4,000 steps 0.285. So it is off by
-default (`local_base.ctc_weight`).
+0.1 gave seed 1 0.409; 0.3 over 5,000 steps gave seeds 0 / 1 / 2 0.174 / 0.230 / 0.254 (no
+seed stuck, one within 0.20); 0.5 annealed to 0 over the first 2,000 steps gave seed 1 0.405,
+and 0.3 annealed to 0 over all 4,000 steps 0.285. So it is off by default
+(`local_base.ctc_weight`).
 
 The head exists only while pretraining: `run_finetune` attaches it when the job's CTC weight
 is on, as a submodule of the model (so the optimizer, the checkpoints and an exact resume
