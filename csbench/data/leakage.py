@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from csbench.data.lexicon import Lexicon
+from csbench.data.lexicon import SLOTS, Lexicon
 from csbench.data.manifest import read_manifest
 from csbench.data.text import Sentence
 from csbench.errors import LeakageError
@@ -58,9 +58,7 @@ def language_vocabularies(lexicon: Lexicon) -> dict[str, frozenset[str]]:
     for lang, templates in lexicon.templates.items():
         if lang in words:
             for template in templates:
-                words[lang].update(
-                    normalize(word) for word in template.words if not word.startswith("{")
-                )
+                words[lang].update(normalize(word) for word in template.words if word not in SLOTS)
     return {lang: frozenset(found - {""}) for lang, found in words.items()}
 
 
